@@ -1,0 +1,45 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+// LibTorch is found through the `.torch` link made by scripts/setup-torch.sh (or TORCH_DIR).
+// Absolute paths are computed at build time, so nothing machine-specific is committed.
+let torchDir = Context.environment["TORCH_DIR"] ?? "\(Context.packageDirectory)/.torch"
+
+let package = Package(
+    name: "DreamPRM",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "dreamprm", targets: ["dreamprm"]),
+        .library(name: "Torch", targets: ["Torch"]),
+        .library(name: "NN", targets: ["NN"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .target(
+            name: "CTorch",
+            cxxSettings: [
+                .unsafeFlags([
+                    "-isystem", "\(torchDir)/include",
+                    "-isystem", "\(torchDir)/include/torch/csrc/api/include",
+                    "-D_GLIBCXX_USE_CXX11_ABI=1", "-O2",
+                ]),
+            ],
+            linkerSettings: [
+                .linkedLibrary("torch"), .linkedLibrary("torch_cpu"), .linkedLibrary("c10"),
+                .unsafeFlags(["-L\(torchDir)/lib", "-Xlinker", "-rpath", "-Xlinker", "\(torchDir)/lib"]),
+            ]
+        ),
+        .target(name: "Torch", dependencies: ["CTorch"]),
+        .target(name: "NN", dependencies: ["Torch"]),
+        .executableTarget(
+            name: "dreamprm",
+            dependencies: ["Torch", "NN", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .testTarget(name: "TorchTests", dependencies: ["Torch"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "NNTests", dependencies: ["NN", "Torch"], resources: [.copy("Fixtures")]),
+    ],
+    swiftLanguageModes: [.v5],
+    cxxLanguageStandard: .cxx20
+)
