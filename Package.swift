@@ -37,8 +37,9 @@ let package = Package(
             name: "dreamprm",
             dependencies: ["Torch", "NN", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        .testTarget(name: "TorchTests", dependencies: ["Torch"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "NNTests", dependencies: ["NN", "Torch"], resources: [.copy("Fixtures")]),
+        .target(name: "TestSupport", dependencies: ["Torch"], path: "Tests/Support"),
+        .testTarget(name: "TorchTests", dependencies: ["Torch", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "NNTests", dependencies: ["NN", "Torch", "TestSupport"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v5],
     cxxLanguageStandard: .cxx20
