@@ -1,0 +1,66 @@
+import Foundation
+import Torch
+
+/// An optimiser updates a fixed list of parameters from their `.grad`.
+public protocol Optimizer: AnyObject {
+    var parameters: [Tensor] { get }
+    var learningRate: Double { get set }
+    /// One update with the gradients currently accumulated.
+    func step() throws
+    /// Optimiser state (moments, steps, master weights) by name, for checkpoints.
+    func stateDict() throws -> [String: Tensor]
+    func load(stateDict: [String: Tensor]) throws
+}
+
+extension Optimizer {
+    /// Clears every parameter's gradient (PyTorch's `zero_grad(set_to_none=True)`).
+    public func zeroGrad() throws {
+        for p in parameters { try p.setGrad(nil) }
+    }
+}
+
+public struct OptimizerStateError: Error, CustomStringConvertible {
+    public let message: String
+    public var description: String { message }
+}
+
+/// Full-precision copies of low-precision parameters. The optimiser updates the float32
+/// master and writes it back rounded; without it an update smaller than bf16's resolution
+/// would be lost entirely.
+struct MasterWeights {
+    private(set) var masters: [Tensor?]
+
+    init(_ parameters: [Tensor], enabled: Bool) throws {
+        masters = try parameters.map { p in
+            enabled && (p.dtype == .bfloat16 || p.dtype == .float16) ? try p.detach().to(.float32) : nil
+        }
+    }
+
+    /// The tensor the update is applied to: the master where there is one, else the parameter.
+    func target(_ i: Int, _ parameter: Tensor) -> Tensor { masters[i] ?? parameter }
+
+    /// The gradient in the target's dtype.
+    func gradient(_ i: Int, _ grad: Tensor) throws -> Tensor { masters[i] == nil ? grad : try grad.to(.float32) }
+
+    func writeBack(_ i: Int, to parameter: Tensor) throws {
+        if let m = masters[i] { try parameter.copy_(m) }
+    }
+
+    func save(into state: inout [String: Tensor]) {
+        for (i, m) in masters.enumerated() { if let m { state["\(i).master"] = m } }
+    }
+
+    func load(_ state: [String: Tensor]) throws {
+        for (i, m) in masters.enumerated() {
+            guard let m else { continue }
+            guard let saved = state["\(i).master"] else { throw OptimizerStateError(message: "optimizer state lacks \(i).master") }
+            try m.copy_(saved)
+        }
+    }
+}
+
+/// Reads tensor `key` from an optimiser state dict, or explains what is missing.
+func required(_ state: [String: Tensor], _ key: String) throws -> Tensor {
+    guard let t = state[key] else { throw OptimizerStateError(message: "optimizer state lacks '\(key)'") }
+    return t
+}
