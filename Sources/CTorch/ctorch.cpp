@@ -472,6 +472,7 @@ ct_tensor ct_to(ct_tensor a, int dtype, int dev, int index) {
 ct_tensor ct_clone(ct_tensor a) { return make([&] { return a->t.clone(); }); }
 ct_tensor ct_detach(ct_tensor a) { return make([&] { return a->t.detach(); }); }
 ct_tensor ct_shallow_copy(ct_tensor a) { return make([&] { return a->t; }); }
+int ct_set_data(ct_tensor a, ct_tensor data) { return status([&] { a->t.set_data(data->t); }); }
 
 // ---- in-place
 int ct_inplace(int op, ct_tensor a, ct_tensor b) {

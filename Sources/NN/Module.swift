@@ -119,6 +119,18 @@ open class Module {
 
     public func eval() { train(false) }
 
+    /// Moves every parameter to `device` and, for floating-point ones, casts to `dtype`,
+    /// in place: optimisers and references made before keep pointing at the same tensors.
+    public func to(_ device: Device, dtype: DType? = nil) throws {
+        try Autograd.noGrad {
+            for p in parameters() {
+                let target = p.dtype.isFloatingPoint ? (dtype ?? p.dtype) : p.dtype
+                if p.device != device || p.dtype != target { try p.setData(p.detach().to(device, target)) }
+                try p.setGrad(nil)
+            }
+        }
+    }
+
     /// Clears the accumulated gradient of every parameter.
     public func zeroGrad() throws {
         for p in parameters() { try p.setGrad(nil) }

@@ -44,6 +44,10 @@ extension Tensor {
         try check(ct_lerp_(handle, end.handle, weight), "Tensor.lerp_")
     }
 
+    /// Makes this tensor use `data`'s storage, dtype and device while staying the same
+    /// object (and leaf): how a module moves its parameters, as `nn.Module.to` does.
+    public func setData(_ data: Tensor) throws { try check(ct_set_data(handle, data.handle), "Tensor.setData") }
+
     public func sqrt_() throws { try check(ct_sqrt_(handle), "Tensor.sqrt_") }
     public func zero_() throws { try check(ct_zero_(handle), "Tensor.zero_") }
     public func fill_(_ value: Double) throws { try check(ct_fill_(handle, value), "Tensor.fill_") }

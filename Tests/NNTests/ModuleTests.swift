@@ -132,3 +132,21 @@ final class ModuleTests: XCTestCase {
         for (x, y) in zip(a.parameters(), b.parameters()) { XCTAssertEqual(try x.doubles(), try y.doubles()) }
     }
 }
+
+final class ModuleDeviceTests: XCTestCase {
+    func testToCastsParametersInPlaceKeepingIdentityAndOptimizerLinks() throws {
+        let layer = try Linear(3, 2)
+        let weight = layer.weight
+        let optimizer = try SGD(layer.parameters(), learningRate: 0.5)
+        let before = try weight.doubles()
+        try layer.to(.cpu, dtype: .float64)
+        XCTAssertTrue(layer.weight === weight)
+        XCTAssertEqual(weight.dtype, .float64)
+        XCTAssertTrue(weight.requiresGrad)
+        XCTAssertEqual(try weight.doubles(), before)
+        try layer(Tensor.ones([1, 3], dtype: .float64)).sum().backward()
+        try optimizer.step()
+        // d/dW of Σ(W·1 + b) is 1 for every weight: the optimiser moved the same tensor.
+        assertClose(try weight.doubles(), before.map { $0 - 0.5 }, rtol: 1e-12)
+    }
+}

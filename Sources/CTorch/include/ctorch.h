@@ -137,6 +137,7 @@ ct_tensor ct_to(ct_tensor a, int dtype, int dev, int index);
 ct_tensor ct_clone(ct_tensor a);
 ct_tensor ct_detach(ct_tensor a);
 ct_tensor ct_shallow_copy(ct_tensor a); // a second handle to the same tensor
+int ct_set_data(ct_tensor a, ct_tensor data); // a keeps its identity and autograd flags, takes data's storage
 
 // ---- in-place (used by optimisers, outside the graph)
 enum ct_inplace_op { CT_I_ADD, CT_I_SUB, CT_I_MUL, CT_I_DIV, CT_I_COPY, CT_I_MAXIMUM };

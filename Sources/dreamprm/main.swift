@@ -1,2 +1,0 @@
-import Torch
-print(Runtime.threadCount)
