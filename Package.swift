@@ -1,9 +1,16 @@
 // swift-tools-version: 6.0
+import Foundation
 import PackageDescription
 
 // LibTorch is found through the `.torch` link made by scripts/setup-torch.sh (or TORCH_DIR).
 // Absolute paths are computed at build time, so nothing machine-specific is committed.
 let torchDir = Context.environment["TORCH_DIR"] ?? "\(Context.packageDirectory)/.torch"
+
+// A CUDA LibTorch registers its CUDA hooks from static initialisers in libtorch_cuda, which
+// nothing references by symbol: link it with --no-as-needed or `Device.cuda` never appears.
+let cudaLinkFlags = FileManager.default.fileExists(atPath: "\(torchDir)/lib/libtorch_cuda.so")
+    ? ["-Xlinker", "--no-as-needed", "-Xlinker", "-ltorch_cuda", "-Xlinker", "-lc10_cuda", "-Xlinker", "--as-needed"]
+    : []
 
 let package = Package(
     name: "DreamPRM",
@@ -28,7 +35,7 @@ let package = Package(
             ],
             linkerSettings: [
                 .linkedLibrary("torch"), .linkedLibrary("torch_cpu"), .linkedLibrary("c10"),
-                .unsafeFlags(["-L\(torchDir)/lib", "-Xlinker", "-rpath", "-Xlinker", "\(torchDir)/lib"]),
+                .unsafeFlags(["-L\(torchDir)/lib", "-Xlinker", "-rpath", "-Xlinker", "\(torchDir)/lib"] + cudaLinkFlags),
             ]
         ),
         .target(name: "Torch", dependencies: ["CTorch"]),
