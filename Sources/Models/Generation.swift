@@ -1,0 +1,118 @@
+import Foundation
+import Tokenizers
+import Torch
+
+/// How the next token is chosen (transformers' semantics for temperature, top-k, top-p).
+public struct SamplingParameters: Sendable {
+    public var maxTokens = 128
+    /// 0 means greedy (argmax).
+    public var temperature = 0.0
+    public var topK: Int?
+    public var topP: Double?
+    public var seed: UInt64 = 0
+    /// Generation of a row ends when its text contains one of these; the text is cut before it.
+    public var stopStrings: [String] = []
+    /// Generation of a row ends at these tokens (the tokenizer's EOS is added by default).
+    public var stopTokenIDs: Set<Int> = []
+
+    public init(maxTokens: Int = 128, temperature: Double = 0, topK: Int? = nil, topP: Double? = nil, seed: UInt64 = 0,
+                stopStrings: [String] = [], stopTokenIDs: Set<Int> = []) {
+        self.maxTokens = maxTokens
+        self.temperature = temperature
+        self.topK = topK
+        self.topP = topP
+        self.seed = seed
+        self.stopStrings = stopStrings
+        self.stopTokenIDs = stopTokenIDs
+    }
+}
+
+/// One finished generation.
+public struct Generation: Sendable {
+    public var newIDs: [Int]
+    public var text: String
+    public var stoppedBy: String
+}
+
+public enum Sampler {
+    /// Next-token ids [B] from logits [B, V].
+    public static func next(_ logits: Tensor, _ p: SamplingParameters) throws -> Tensor {
+        if p.temperature <= 0 { return try logits.argmax(dim: -1) }
+        var scores = try logits.to(.float32) / p.temperature
+        if let k = p.topK, k > 0, k < scores.size(-1) {
+            let kth = try scores.topk(k, dim: -1).values.narrow(dim: -1, start: k - 1, length: 1)
+            scores = try scores.maskedFill(scores.lt(kth), -.infinity)
+        }
+        if let topP = p.topP, topP < 1 {
+            // Drop the smallest tokens whose total probability stays within 1 − p; keep the largest.
+            let (sorted, order) = try scores.sort(dim: -1, descending: false)
+            let cumulative = try sorted.softmax(dim: -1).cumsum(dim: -1)
+            var remove = try cumulative.le(1 - topP)
+            let last = try Tensor.zeros([remove.size(0), 1], dtype: .bool)
+            remove = try Tensor.cat([remove.narrow(dim: -1, start: 0, length: remove.size(-1) - 1), last], dim: -1)
+            let removeInPlace = try Tensor.zeros(like: remove).scatter(dim: -1, index: order, source: remove)
+            scores = try scores.maskedFill(removeInPlace, -.infinity)
+        }
+        return try scores.softmax(dim: -1).multinomial(1).squeeze(-1)
+    }
+}
+
+/// Batched autoregressive generation with a KV cache; prompts are left-padded together.
+public struct TextGenerator {
+    public let model: CausalLM
+    public let tokenizer: BPETokenizer
+
+    public init(model: CausalLM, tokenizer: BPETokenizer) {
+        self.model = model
+        self.tokenizer = tokenizer
+    }
+
+    /// Generates for every prompt; `onText` receives row 0's text as it grows (for streaming).
+    public func generate(_ prompts: [[Int]], _ p: SamplingParameters, onText: ((String) -> Void)? = nil) throws -> [Generation] {
+        guard !prompts.isEmpty, prompts.allSatisfy({ !$0.isEmpty }) else {
+            throw ConfigError(source: "generate", message: "every prompt needs at least one token")
+        }
+        Runtime.manualSeed(p.seed)
+        let stops = p.stopTokenIDs.union(tokenizer.eosTokenID.map { [$0] } ?? [])
+        let pad = tokenizer.padTokenID ?? tokenizer.eosTokenID ?? 0
+        let width = prompts.map(\.count).max()!
+        let ids = prompts.flatMap { [Int](repeating: pad, count: width - $0.count) + $0 }.map(Int64.init)
+        let mask = prompts.flatMap { [Int64](repeating: 0, count: width - $0.count) + [Int64](repeating: 1, count: $0.count) }
+        let b = prompts.count
+        var attention = try Tensor(mask, shape: [b, width])
+        let padded = mask.contains(0)
+        let cache = KVCache(layers: model.config.layerCount)
+        var results = [Generation](repeating: Generation(newIDs: [], text: "", stoppedBy: "max_tokens"), count: b)
+        var finished = [Bool](repeating: false, count: b)
+        try Autograd.noGrad {
+            var logits = try model(.tokens(Tensor(ids, shape: [b, width])), attentionMask: padded ? attention : nil, cache: cache)
+                .select(dim: 1, index: -1)
+            for _ in 0..<p.maxTokens {
+                let next = try Sampler.next(logits, p).toArray(Int64.self).map(Int.init)
+                for row in 0..<b where !finished[row] {
+                    let token = next[row]
+                    if stops.contains(token) {
+                        finished[row] = true
+                        results[row].stoppedBy = "eos"
+                        continue
+                    }
+                    results[row].newIDs.append(token)
+                    let text = tokenizer.decode(results[row].newIDs)
+                    if let stop = p.stopStrings.first(where: { text.contains($0) }) {
+                        results[row].text = String(text[..<text.range(of: stop)!.lowerBound])
+                        results[row].stoppedBy = "stop_string"
+                        finished[row] = true
+                    } else {
+                        results[row].text = text
+                    }
+                    if row == 0 { onText?(results[0].text) }
+                }
+                if finished.allSatisfy({ $0 }) { break }
+                let feed = try Tensor(next.enumerated().map { finished[$0.offset] ? Int64(pad) : Int64($0.element) }, shape: [b, 1])
+                if padded { attention = try Tensor.cat([attention, Tensor.ones([b, 1], dtype: .int64)], dim: 1) }
+                logits = try model(.tokens(feed), attentionMask: padded ? attention : nil, cache: cache).select(dim: 1, index: -1)
+            }
+        }
+        return results
+    }
+}

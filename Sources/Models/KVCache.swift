@@ -1,0 +1,43 @@
+import Torch
+
+/// Keys and values of earlier positions, per layer, shaped [B, kvHeads, S, headDim].
+/// Appending concatenates (as transformers' DynamicCache does), which keeps the cache
+/// differentiable for scoring many continuations of one prefix.
+public final class KVCache {
+    public private(set) var keys: [Tensor?]
+    public private(set) var values: [Tensor?]
+
+    public init(layers: Int) {
+        keys = Array(repeating: nil, count: layers)
+        values = Array(repeating: nil, count: layers)
+    }
+
+    /// Positions already cached.
+    public var length: Int { keys.first??.size(2) ?? 0 }
+
+    /// Appends this step's keys and values for `layer`; returns the full ones.
+    func update(layer: Int, keys k: Tensor, values v: Tensor) throws -> (Tensor, Tensor) {
+        if let pk = keys[layer], let pv = values[layer] {
+            keys[layer] = try Tensor.cat([pk, k], dim: 2)
+            values[layer] = try Tensor.cat([pv, v], dim: 2)
+        } else {
+            keys[layer] = k
+            values[layer] = v
+        }
+        return (keys[layer]!, values[layer]!)
+    }
+
+    /// A cache holding the same tensors (cheap: tensors are immutable once cached).
+    public func copy() -> KVCache {
+        let c = KVCache(layers: keys.count)
+        c.keys = keys
+        c.values = values
+        return c
+    }
+
+    /// Keeps rows `indices` of the batch (beam/candidate selection).
+    public func select(batch indices: Tensor) throws {
+        keys = try keys.map { try $0?.indexSelect(dim: 0, index: indices) }
+        values = try values.map { try $0?.indexSelect(dim: 0, index: indices) }
+    }
+}

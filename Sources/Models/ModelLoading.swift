@@ -1,0 +1,132 @@
+import Foundation
+import NN
+import Tokenizers
+import Torch
+
+/// A language model ready to run: weights, tokenizer and chat template.
+public struct LoadedModel {
+    public let model: CausalLM
+    public let tokenizer: BPETokenizer
+    /// nil when the checkpoint's template is none of the families we render.
+    public let chatTemplate: ChatTemplate?
+    public let source: String
+}
+
+public enum ModelLoader {
+    /// Loads a Hugging Face directory (config.json, safetensors, tokenizer.json) or a `.gguf` file.
+    public static func load(_ url: URL, dtype: DType = .float32) throws -> LoadedModel {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir) else {
+            throw ConfigError(source: url.path, message: "no such file or directory")
+        }
+        if isDir.boolValue { return try loadHuggingFace(url, dtype: dtype) }
+        guard url.pathExtension == "gguf" else {
+            throw ConfigError(source: url.path, message: "expected a .gguf file or a Hugging Face model directory")
+        }
+        return try loadGGUF(url, dtype: dtype)
+    }
+
+    public static func loadHuggingFace(_ dir: URL, dtype: DType = .float32) throws -> LoadedModel {
+        let model = try loadHuggingFaceWeights(dir, dtype: dtype)
+        let tokenizer = try BPETokenizer(tokenizerJSON: dir.appendingPathComponent("tokenizer.json"))
+        var template: ChatTemplate?
+        if let data = try? Data(contentsOf: dir.appendingPathComponent("tokenizer_config.json")),
+           let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+           let jinja = json["chat_template"] as? String {
+            template = ChatTemplate(recognizing: jinja)
+        }
+        return LoadedModel(model: model, tokenizer: tokenizer, chatTemplate: template, source: dir.path)
+    }
+
+    /// The model of a Hugging Face directory (config.json and safetensors), without tokenizer.
+    public static func loadHuggingFaceWeights(_ dir: URL, dtype: DType = .float32) throws -> CausalLM {
+        let config = try DecoderConfig(configJSON: dir.appendingPathComponent("config.json"))
+        let model = try CausalLM(config)
+        try model.to(.cpu, dtype: dtype)
+        let checkpoint = try SafeTensorsCheckpoint(dir)
+        // Checkpoint quirks, handled here and nowhere else: a tied model may still store
+        // lm_head, and old exports keep the rotary inverse frequencies as a buffer.
+        let ignored = checkpoint.names.filter {
+            $0.hasSuffix("rotary_emb.inv_freq") || (config.tieWordEmbeddings && $0 == "lm_head.weight")
+        }
+        try model.load(from: RenamedSource(checkpoint, hiding: Set(ignored)), strict: true)
+        return model
+    }
+
+    public static func loadGGUF(_ url: URL, dtype: DType = .float32) throws -> LoadedModel {
+        let file = try GGUFFile(url)
+        let config = try DecoderConfig(gguf: file)
+        let model = try CausalLM(config)
+        try model.to(.cpu, dtype: dtype)
+        try model.load(from: GGUFSource(file: file, config: config), strict: true)
+        let template = file.metadata["tokenizer.chat_template"]?.string.flatMap(ChatTemplate.init(recognizing:))
+        return LoadedModel(model: model, tokenizer: try BPETokenizer(gguf: file), chatTemplate: template, source: url.path)
+    }
+}
+
+/// A checkpoint with some keys hidden (quirks that `sanitize` decided to drop).
+struct RenamedSource: TensorSource {
+    let base: TensorSource
+    let hidden: Set<String>
+
+    init(_ base: TensorSource, hiding hidden: Set<String>) {
+        self.base = base
+        self.hidden = hidden
+    }
+
+    var tensorNames: [String] { base.tensorNames.filter { !hidden.contains($0) } }
+    func shape(of name: String) -> [Int]? { hidden.contains(name) ? nil : base.shape(of: name) }
+    func tensor(named name: String) throws -> Tensor { try base.tensor(named: name) }
+}
+
+/// A GGUF file seen under Hugging Face names, dequantised on read, with llama.cpp's
+/// conversion of Llama's Q/K rows undone.
+struct GGUFSource: TensorSource {
+    let file: GGUFFile
+    let config: DecoderConfig
+    let hfToGGUF: [String: String]
+
+    init(file: GGUFFile, config: DecoderConfig) {
+        self.file = file
+        self.config = config
+        var map: [String: String] = [
+            "model.embed_tokens.weight": "token_embd.weight",
+            "model.norm.weight": "output_norm.weight",
+            "lm_head.weight": "output.weight",
+        ]
+        let perLayer = [
+            "input_layernorm.weight": "attn_norm.weight", "post_attention_layernorm.weight": "ffn_norm.weight",
+            "self_attn.q_proj.weight": "attn_q.weight", "self_attn.k_proj.weight": "attn_k.weight",
+            "self_attn.v_proj.weight": "attn_v.weight", "self_attn.o_proj.weight": "attn_output.weight",
+            "self_attn.q_proj.bias": "attn_q.bias", "self_attn.k_proj.bias": "attn_k.bias", "self_attn.v_proj.bias": "attn_v.bias",
+            "mlp.gate_proj.weight": "ffn_gate.weight", "mlp.up_proj.weight": "ffn_up.weight", "mlp.down_proj.weight": "ffn_down.weight",
+        ]
+        for i in 0..<config.layerCount {
+            for (hf, gg) in perLayer { map["model.layers.\(i).\(hf)"] = "blk.\(i).\(gg)" }
+        }
+        hfToGGUF = map.filter { file.info($0.value) != nil }
+    }
+
+    var tensorNames: [String] {
+        let known = Set(hfToGGUF.values)
+        // GGUF tensors we do not map show up as unexpected keys under their own names.
+        return hfToGGUF.keys.sorted() + file.tensors.map(\.name).filter { !known.contains($0) && $0 != "rope_freqs.weight" }
+    }
+
+    func shape(of name: String) -> [Int]? { hfToGGUF[name].flatMap { file.info($0)?.shape } }
+
+    func tensor(named name: String) throws -> Tensor {
+        let t = try file.tensor(hfToGGUF[name]!)
+        guard config.modelType == "llama" else { return t }
+        if name.hasSuffix("self_attn.q_proj.weight") { return try unpermute(t, heads: config.headCount) }
+        if name.hasSuffix("self_attn.k_proj.weight") { return try unpermute(t, heads: config.kvHeadCount) }
+        return t
+    }
+
+    /// llama.cpp interleaves the two halves of each head's rows for its RoPE; Hugging Face's
+    /// rotate_half layout wants them back: [heads, half, 2, in] → [heads, 2, half, in].
+    private func unpermute(_ w: Tensor, heads: Int) throws -> Tensor {
+        let (rows, cols) = (w.size(0), w.size(1))
+        return try w.reshape([heads, rows / heads / 2, 2, cols]).transpose(1, 2).reshape([rows, cols])
+    }
+}

@@ -1,0 +1,80 @@
+import ArgumentParser
+import Foundation
+import Models
+import Tokenizers
+import Torch
+
+/// Loads a model (path or built-in name) and generates, streaming text to the terminal.
+struct Generate: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Generate text with a language model (GGUF file, HF directory or built-in name).")
+
+    @Option(help: "A .gguf file, a Hugging Face directory, or a built-in name (\(ModelRegistry.entries.map(\.name).joined(separator: ", "))).")
+    var model = "smollm2-135m-instruct"
+
+    @Option(help: "The prompt text.")
+    var prompt: String
+
+    @Flag(help: "Wrap the prompt as a user turn in the model's chat template, with the generation prompt.")
+    var chat = false
+
+    @Option(name: .customLong("max-tokens"), help: "Most new tokens to generate.")
+    var maxTokens = 128
+
+    @Option(help: "Sampling temperature; 0 is greedy.")
+    var temperature = 0.0
+
+    @Option(name: .customLong("top-p"), help: "Nucleus sampling: keep the smallest set of tokens with this total probability.")
+    var topP: Double?
+
+    @Option(name: .customLong("top-k"), help: "Keep only the k most likely tokens.")
+    var topK: Int?
+
+    @Option(help: "Random seed for sampling.")
+    var seed: UInt64 = 0
+
+    @Option(name: .customLong("stop"), help: "Stop when the text contains this string (repeatable).")
+    var stopStrings: [String] = []
+
+    @Flag(help: "Print {\"prompt_ids\", \"new_ids\", \"text\"} as JSON instead of streaming.")
+    var json = false
+
+    @OptionGroup var runtime: RuntimeOptions
+
+    func run() throws {
+        if let t = runtime.threads { Runtime.threadCount = t }
+        let url = try ModelRegistry.resolve(model)
+        let loadStart = Date()
+        let loaded = try ModelLoader.load(url)
+        let text: String
+        if chat {
+            guard let template = loaded.chatTemplate else {
+                throw ValidationError("\(url.path) has no chat template this build can render; run without --chat")
+            }
+            text = template.render([.user(prompt)], addGenerationPrompt: true)
+        } else {
+            text = prompt
+        }
+        let promptIDs = loaded.tokenizer.encode(text)
+        let parameters = SamplingParameters(maxTokens: maxTokens, temperature: temperature, topK: topK, topP: topP, seed: seed,
+                                            stopStrings: stopStrings)
+        if !json { log("loaded \(url.lastPathComponent) in \(String(format: "%.1f", Date().timeIntervalSince(loadStart))) s; prompt \(promptIDs.count) tokens") }
+        var printed = ""
+        let start = Date()
+        let result = try TextGenerator(model: loaded.model, tokenizer: loaded.tokenizer).generate([promptIDs], parameters) { text in
+            guard !json, text.hasPrefix(printed), !text.hasSuffix("\u{FFFD}") else { return }
+            FileHandle.standardOutput.write(Data(text.dropFirst(printed.count).utf8))
+            printed = text
+        }[0]
+        let seconds = Date().timeIntervalSince(start)
+        if json {
+            let object: [String: Any] = ["prompt_ids": promptIDs, "new_ids": result.newIDs, "text": result.text]
+            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            if result.text.hasPrefix(printed) { print(result.text.dropFirst(printed.count)) } else { print() }
+            log("\(result.newIDs.count) tokens in \(String(format: "%.2f", seconds)) s (\(String(format: "%.1f", Double(result.newIDs.count) / max(seconds, 1e-9))) tokens/s), stopped by \(result.stoppedBy)")
+        }
+    }
+
+    private func log(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
+}
