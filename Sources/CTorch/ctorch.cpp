@@ -205,6 +205,12 @@ int ct_copy_to_buffer(ct_tensor t, void *out, size_t nbytes) {
     if (need > 0) std::memcpy(out, c.data_ptr(), need);
   });
 }
+void *ct_data_ptr(ct_tensor t) {
+  return guarded<void *>(nullptr, [&]() -> void * {
+    if (!t->t.is_cpu() || !t->t.is_contiguous()) throw std::invalid_argument("not a contiguous CPU tensor");
+    return t->t.data_ptr();
+  });
+}
 int ct_item_double(ct_tensor t, double *out) { return status([&] { *out = t->t.item<double>(); }); }
 int ct_item_int64(ct_tensor t, int64_t *out) { return status([&] { *out = t->t.item<int64_t>(); }); }
 

@@ -41,7 +41,7 @@ public enum ModelLoader {
     /// The model of a Hugging Face directory (config.json and safetensors), without tokenizer.
     public static func loadHuggingFaceWeights(_ dir: URL, dtype: DType = .float32) throws -> CausalLM {
         let config = try DecoderConfig(configJSON: dir.appendingPathComponent("config.json"))
-        let model = try CausalLM(config)
+        let model = try ParameterInitialization.skipped { try CausalLM(config) } // every weight is loaded strictly below
         try model.to(.cpu, dtype: dtype)
         let checkpoint = try SafeTensorsCheckpoint(dir)
         // Checkpoint quirks, handled here and nowhere else: a tied model may still store
@@ -56,7 +56,7 @@ public enum ModelLoader {
     public static func loadGGUF(_ url: URL, dtype: DType = .float32) throws -> LoadedModel {
         let file = try GGUFFile(url)
         let config = try DecoderConfig(gguf: file)
-        let model = try CausalLM(config)
+        let model = try ParameterInitialization.skipped { try CausalLM(config) } // every weight is loaded strictly below
         try model.to(.cpu, dtype: dtype)
         try model.load(from: GGUFSource(file: file, config: config), strict: true)
         let template = file.metadata["tokenizer.chat_template"]?.string.flatMap(ChatTemplate.init(recognizing:))

@@ -1,10 +1,27 @@
 import Foundation
 import Torch
 
+/// Whether layers initialise their parameters. A model whose weights are about to be loaded
+/// strictly is built inside `skipped`, where allocation is all that happens: drawing random
+/// values for 1.5 B parameters costs more than loading them.
+public enum ParameterInitialization {
+    private static let key = "dreamprm.skipParameterInitialization"
+
+    static var isSkipped: Bool { Thread.current.threadDictionary[key] as? Bool ?? false }
+
+    public static func skipped<R>(_ body: () throws -> R) rethrows -> R {
+        let was = isSkipped
+        Thread.current.threadDictionary[key] = true
+        defer { Thread.current.threadDictionary[key] = was }
+        return try body()
+    }
+}
+
 /// Uniform initialisation on [−bound, bound), PyTorch's default for Linear and its bias
 /// (kaiming_uniform with a = √5 gives bound = 1/√fan_in).
 func uniformParameter(_ shape: [Int], bound: Double, dtype: DType) throws -> Tensor {
-    try (Tensor.rand(shape, dtype: .float32) * (2 * bound) - bound).to(dtype).requiringGrad()
+    if ParameterInitialization.isSkipped { return try Tensor.empty(shape, dtype: dtype).requiringGrad() }
+    return try (Tensor.rand(shape, dtype: .float32) * (2 * bound) - bound).to(dtype).requiringGrad()
 }
 
 /// y = x Wᵀ + b, weight [out, in] as in PyTorch checkpoints.
@@ -27,7 +44,9 @@ public final class Embedding: Module {
     public let weight: Tensor
 
     public init(_ count: Int, _ dimensions: Int, dtype: DType = .float32) throws {
-        weight = try Tensor.randn([count, dimensions], dtype: .float32).to(dtype).requiringGrad()
+        weight = ParameterInitialization.isSkipped
+            ? try Tensor.empty([count, dimensions], dtype: dtype).requiringGrad()
+            : try Tensor.randn([count, dimensions], dtype: .float32).to(dtype).requiringGrad()
         super.init()
     }
 

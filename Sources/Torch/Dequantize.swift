@@ -7,26 +7,30 @@ public enum Dequantize {
     }
 
     public static func toFloat32(_ raw: UnsafeRawBufferPointer, type: GGMLType, count: Int) throws -> [Float] {
+        try [Float](unsafeUninitializedCapacity: count) { out, initialized in
+            try decode(raw, type: type, count: count, into: out.baseAddress!)
+            initialized = count
+        }
+    }
+
+    /// Decodes `count` elements into `y` (which has room for them).
+    public static func decode(_ raw: UnsafeRawBufferPointer, type: GGMLType, count: Int, into y: UnsafeMutablePointer<Float>) throws {
         let (per, bytes) = type.block
         precondition(count % per == 0 && raw.count >= count / per * bytes, "caller checked the size")
         let blocks = count / per
-        return try [Float](unsafeUninitializedCapacity: count) { out, initialized in
-            let y = out.baseAddress!
-            switch type {
-            case .f32: for i in 0..<count { y[i] = Float(bitPattern: raw.load32(i * 4)) }
-            case .f16: for i in 0..<count { y[i] = raw.half(i * 2) }
-            case .bf16: for i in 0..<count { y[i] = Float(bitPattern: UInt32(raw.load16(i * 2)) << 16) }
-            case .q4_0: for b in 0..<blocks { q4_0(raw, b * bytes, y + b * 32) }
-            case .q4_1: for b in 0..<blocks { q4_1(raw, b * bytes, y + b * 32) }
-            case .q5_0: for b in 0..<blocks { q5_0(raw, b * bytes, y + b * 32) }
-            case .q5_1: for b in 0..<blocks { q5_1(raw, b * bytes, y + b * 32) }
-            case .q8_0: for b in 0..<blocks { q8_0(raw, b * bytes, y + b * 32) }
-            case .q4_K: for b in 0..<blocks { q4_K(raw, b * bytes, y + b * 256) }
-            case .q5_K: for b in 0..<blocks { q5_K(raw, b * bytes, y + b * 256) }
-            case .q6_K: for b in 0..<blocks { q6_K(raw, b * bytes, y + b * 256) }
-            case .q8_1, .q2_K, .q3_K, .q8_K: throw UnsupportedType(type: type)
-            }
-            initialized = count
+        switch type {
+        case .f32: for i in 0..<count { y[i] = Float(bitPattern: raw.load32(i * 4)) }
+        case .f16: for i in 0..<count { y[i] = raw.half(i * 2) }
+        case .bf16: for i in 0..<count { y[i] = Float(bitPattern: UInt32(raw.load16(i * 2)) << 16) }
+        case .q4_0: for b in 0..<blocks { q4_0(raw, b * bytes, y + b * 32) }
+        case .q4_1: for b in 0..<blocks { q4_1(raw, b * bytes, y + b * 32) }
+        case .q5_0: for b in 0..<blocks { q5_0(raw, b * bytes, y + b * 32) }
+        case .q5_1: for b in 0..<blocks { q5_1(raw, b * bytes, y + b * 32) }
+        case .q8_0: for b in 0..<blocks { q8_0(raw, b * bytes, y + b * 32) }
+        case .q4_K: for b in 0..<blocks { q4_K(raw, b * bytes, y + b * 256) }
+        case .q5_K: for b in 0..<blocks { q5_K(raw, b * bytes, y + b * 256) }
+        case .q6_K: for b in 0..<blocks { q6_K(raw, b * bytes, y + b * 256) }
+        case .q8_1, .q2_K, .q3_K, .q8_K: throw UnsupportedType(type: type)
         }
     }
 

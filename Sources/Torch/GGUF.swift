@@ -150,8 +150,11 @@ public final class GGUFFile {
     public func tensor(_ name: String) throws -> Tensor {
         guard let t = info(name) else { throw GGUFError(path: path, message: "no tensor named '\(name)'") }
         let raw = try rawBytes(name)
-        let values = try Dequantize.toFloat32(raw, type: t.type, count: t.count)
-        return try Tensor(values, shape: t.shape)
+        let out = try Tensor.empty(t.shape, dtype: .float32)
+        try out.withUnsafeMutableBytes { buffer in
+            try Dequantize.decode(raw, type: t.type, count: t.count, into: buffer.baseAddress!.assumingMemoryBound(to: Float.self))
+        }
+        return out
     }
 }
 

@@ -159,6 +159,13 @@ public final class Tensor {
         }
     }
 
+    /// Writes into this tensor's memory in place (a contiguous CPU tensor): how decoders of
+    /// file formats fill a tensor without an intermediate copy.
+    public func withUnsafeMutableBytes<R>(_ body: (UnsafeMutableRawBufferPointer) throws -> R) throws -> R {
+        guard let p = ct_data_ptr(handle) else { throw TorchError.last("Tensor.withUnsafeMutableBytes") }
+        return try body(UnsafeMutableRawBufferPointer(start: p, count: count * dtype.byteSize))
+    }
+
     /// The single element as a Double (any numeric dtype).
     public func item() throws -> Double {
         var v = 0.0

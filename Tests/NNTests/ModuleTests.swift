@@ -150,3 +150,18 @@ final class ModuleDeviceTests: XCTestCase {
         assertClose(try weight.doubles(), before.map { $0 - 0.5 }, rtol: 1e-12)
     }
 }
+
+final class ParameterInitializationTests: XCTestCase {
+    func testSkippedInitializationOnlyAllocatesAndRestoresAfterwards() throws {
+        Runtime.manualSeed(1)
+        let before = try Tensor.rand([1]).doubles()
+        Runtime.manualSeed(1)
+        let skipped = try ParameterInitialization.skipped { try Linear(4, 3) }
+        // Nothing was drawn from the generator while skipping.
+        XCTAssertEqual(try Tensor.rand([1]).doubles(), before)
+        XCTAssertEqual(skipped.weight.shape, [3, 4])
+        XCTAssertTrue(skipped.weight.requiresGrad)
+        let normal = try Linear(4, 3)
+        XCTAssertTrue(try normal.weight.doubles().allSatisfy { Swift.abs($0) <= 0.5 })
+    }
+}

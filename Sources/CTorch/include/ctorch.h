@@ -40,6 +40,7 @@ int ct_device(ct_tensor t, int *type, int *index);
 int64_t ct_numel(ct_tensor t);
 int ct_is_contiguous(ct_tensor t);
 int ct_copy_to_buffer(ct_tensor t, void *out, size_t nbytes); // contiguous CPU copy
+void *ct_data_ptr(ct_tensor t); // NULL unless a contiguous CPU tensor
 int ct_item_double(ct_tensor t, double *out);
 int ct_item_int64(ct_tensor t, int64_t *out);
 
