@@ -30,35 +30,29 @@ public final class AdamW: Optimizer {
     }
 
     public func step() throws {
-        try Autograd.noGrad {
-            for (i, p) in parameters.enumerated() {
-                guard let rawGrad = p.grad else { continue }
-                let param = master.target(i, p)
-                let grad = try master.gradient(i, rawGrad)
-                if expAvg[i] == nil {
-                    expAvg[i] = try Tensor.zeros(like: param)
-                    expAvgSq[i] = try Tensor.zeros(like: param)
-                    if amsgrad { maxExpAvgSq[i] = try Tensor.zeros(like: param) }
-                }
-                let m = expAvg[i]!, v = expAvgSq[i]!
-                steps[i] += 1
-                if weightDecay != 0 { try param.mul_(1 - learningRate * weightDecay) }
-                try m.lerp_(grad, weight: 1 - beta1)
-                try v.mul_(beta2)
-                try v.addcmul_(grad, grad, value: 1 - beta2)
-                let step = Double(steps[i])
-                let stepSize = learningRate / (1 - Foundation.pow(beta1, step))
-                let correction2Sqrt = (1 - Foundation.pow(beta2, step)).squareRoot()
-                var second = v
-                if amsgrad {
-                    try maxExpAvgSq[i]!.maximum_(v)
-                    second = maxExpAvgSq[i]!
-                }
-                let denom = try second.sqrt() / correction2Sqrt
-                try denom.add_(eps)
-                try param.addcdiv_(m, denom, value: -stepSize)
-                try master.writeBack(i, to: p)
+        try master.update(parameters) { i, param, grad in
+            if expAvg[i] == nil {
+                expAvg[i] = try Tensor.zeros(like: param)
+                expAvgSq[i] = try Tensor.zeros(like: param)
+                if amsgrad { maxExpAvgSq[i] = try Tensor.zeros(like: param) }
             }
+            let m = expAvg[i]!, v = expAvgSq[i]!
+            steps[i] += 1
+            if weightDecay != 0 { try param.mul_(1 - learningRate * weightDecay) }
+            try m.lerp_(grad, weight: 1 - beta1)
+            try v.mul_(beta2)
+            try v.addcmul_(grad, grad, value: 1 - beta2)
+            let step = Double(steps[i])
+            let stepSize = learningRate / (1 - Foundation.pow(beta1, step))
+            let correction2Sqrt = (1 - Foundation.pow(beta2, step)).squareRoot()
+            var second = v
+            if amsgrad {
+                try maxExpAvgSq[i]!.maximum_(v)
+                second = maxExpAvgSq[i]!
+            }
+            let denom = try second.sqrt() / correction2Sqrt
+            try denom.add_(eps)
+            try param.addcdiv_(m, denom, value: -stepSize)
         }
     }
 

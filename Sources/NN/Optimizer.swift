@@ -36,14 +36,21 @@ struct MasterWeights {
         }
     }
 
-    /// The tensor the update is applied to: the master where there is one, else the parameter.
-    func target(_ i: Int, _ parameter: Tensor) -> Tensor { masters[i] ?? parameter }
-
-    /// The gradient in the target's dtype.
-    func gradient(_ i: Int, _ grad: Tensor) throws -> Tensor { masters[i] == nil ? grad : try grad.to(.float32) }
-
-    func writeBack(_ i: Int, to parameter: Tensor) throws {
-        if let m = masters[i] { try parameter.copy_(m) }
+    /// Runs one update per parameter that has a gradient, outside the graph: `update` gets the
+    /// index, the tensor to change (the master where there is one) and the gradient in its
+    /// dtype; the result is written back to low-precision parameters.
+    func update(_ parameters: [Tensor], _ update: (Int, Tensor, Tensor) throws -> Void) throws {
+        try Autograd.noGrad {
+            for (i, p) in parameters.enumerated() {
+                guard let grad = p.grad else { continue }
+                if let m = masters[i] {
+                    try update(i, m, try grad.to(.float32))
+                    try p.copy_(m)
+                } else {
+                    try update(i, p, grad)
+                }
+            }
+        }
     }
 
     func save(into state: inout [String: Tensor]) {

@@ -26,24 +26,19 @@ public final class SGD: Optimizer {
     }
 
     public func step() throws {
-        try Autograd.noGrad {
-            for (i, p) in parameters.enumerated() {
-                guard let rawGrad = p.grad else { continue }
-                let param = master.target(i, p)
-                var grad = try master.gradient(i, rawGrad)
-                if weightDecay != 0 { grad = try grad + param * weightDecay }
-                if momentum != 0 {
-                    if let buf = buffers[i] {
-                        try buf.mul_(momentum)
-                        try buf.add_(grad, alpha: 1 - dampening)
-                    } else {
-                        buffers[i] = try grad.detach().clone()
-                    }
-                    grad = nesterov ? try grad + buffers[i]! * momentum : buffers[i]!
+        try master.update(parameters) { i, param, gradient in
+            var grad = gradient
+            if weightDecay != 0 { grad = try grad + param * weightDecay }
+            if momentum != 0 {
+                if let buf = buffers[i] {
+                    try buf.mul_(momentum)
+                    try buf.add_(grad, alpha: 1 - dampening)
+                } else {
+                    buffers[i] = try grad.detach().clone()
                 }
-                try param.add_(grad, alpha: -learningRate)
-                try master.writeBack(i, to: p)
+                grad = nesterov ? try grad + buffers[i]! * momentum : buffers[i]!
             }
+            try param.add_(grad, alpha: -learningRate)
         }
     }
 
