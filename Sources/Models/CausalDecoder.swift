@@ -111,6 +111,9 @@ public final class CausalLM: Module {
 
     public var embeddingWeight: Tensor { model.embedTokens.weight }
 
+    /// Where the weights live (move them with `to(_:dtype:)`).
+    public var device: Device { embeddingWeight.device }
+
     /// Token embeddings of ids [B, L].
     public func embed(_ ids: Tensor) throws -> Tensor { try model.embedTokens(ids) }
 

@@ -79,13 +79,14 @@ public struct TextGenerator {
         let ids = prompts.flatMap { [Int](repeating: pad, count: width - $0.count) + $0 }.map(Int64.init)
         let mask = prompts.flatMap { [Int64](repeating: 0, count: width - $0.count) + [Int64](repeating: 1, count: $0.count) }
         let b = prompts.count
-        var attention = try Tensor(mask, shape: [b, width])
+        let device = model.device
+        var attention = try Tensor(mask, shape: [b, width]).to(device)
         let padded = mask.contains(0)
         let cache = KVCache(layers: model.config.layerCount)
         var results = [Generation](repeating: Generation(newIDs: [], text: "", stoppedBy: "max_tokens"), count: b)
         var finished = [Bool](repeating: false, count: b)
         try Autograd.noGrad {
-            var logits = try model(.tokens(Tensor(ids, shape: [b, width])), attentionMask: padded ? attention : nil, cache: cache)
+            var logits = try model(.tokens(Tensor(ids, shape: [b, width]).to(device)), attentionMask: padded ? attention : nil, cache: cache)
                 .select(dim: 1, index: -1)
             for _ in 0..<p.maxTokens {
                 let next = try Sampler.next(logits, p).toArray(Int64.self).map(Int.init)
@@ -108,8 +109,8 @@ public struct TextGenerator {
                     if row == 0 { onText?(results[0].text) }
                 }
                 if finished.allSatisfy({ $0 }) { break }
-                let feed = try Tensor(next.enumerated().map { finished[$0.offset] ? Int64(pad) : Int64($0.element) }, shape: [b, 1])
-                if padded { attention = try Tensor.cat([attention, Tensor.ones([b, 1], dtype: .int64)], dim: 1) }
+                let feed = try Tensor(next.enumerated().map { finished[$0.offset] ? Int64(pad) : Int64($0.element) }, shape: [b, 1]).to(device)
+                if padded { attention = try Tensor.cat([attention, Tensor.ones([b, 1], dtype: .int64, device: device)], dim: 1) }
                 logits = try model(.tokens(feed), attentionMask: padded ? attention : nil, cache: cache).select(dim: 1, index: -1)
             }
         }

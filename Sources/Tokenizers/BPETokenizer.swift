@@ -15,6 +15,7 @@ public final class BPETokenizer {
     public let preTokenizer: PreTokenizer
     /// Tokens matched literally before pre-tokenisation, longest first.
     public let addedTokens: [String]
+    private let addedTokenIDs: Set<Int>
     public let specialTokenIDs: Set<Int>
     public let bosTokenID: Int?
     public let eosTokenID: Int?
@@ -53,6 +54,7 @@ public final class BPETokenizer {
             }
         }
         self.addedTokens = addedTokens.sorted { $0.count > $1.count }
+        addedTokenIDs = Set(addedTokens.compactMap { vocabulary[$0] })
         self.specialTokenIDs = specialTokenIDs
         self.preTokenizer = preTokenizer
         bosTokenID = bos
@@ -84,7 +86,7 @@ public final class BPETokenizer {
         var bytes: [UInt8] = []
         for id in ids where id >= 0 && id < tokens.count {
             if skipSpecial && specialTokenIDs.contains(id) { continue }
-            if specialTokenIDs.contains(id) || addedTokens.contains(tokens[id]) {
+            if addedTokenIDs.contains(id) || specialTokenIDs.contains(id) {
                 bytes.append(contentsOf: tokens[id].utf8)
             } else {
                 ByteLevel.decode(tokens[id], into: &bytes)

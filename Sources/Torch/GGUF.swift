@@ -11,7 +11,7 @@ public struct GGUFError: Error, CustomStringConvertible {
 public indirect enum GGUFValue: Equatable, CustomStringConvertible {
     case uint(UInt64), int(Int64), float(Double), bool(Bool), string(String)
     case array([GGUFValue])
-    /// A large array kept as raw little-endian elements (token lists, merges, scores are decoded on demand).
+    /// An array of strings (token lists, merges), kept unboxed.
     case stringArray([String])
 
     public var int: Int? {

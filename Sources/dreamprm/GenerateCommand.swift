@@ -45,6 +45,7 @@ struct Generate: ParsableCommand {
         let url = try ModelRegistry.resolve(model)
         let loadStart = Date()
         let loaded = try ModelLoader.load(url)
+        try loaded.model.to(try Device(parsing: runtime.device))
         let text: String
         if chat {
             guard let template = loaded.chatTemplate else {

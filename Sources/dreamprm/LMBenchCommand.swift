@@ -32,16 +32,19 @@ struct LMBench: ParsableCommand {
         let url = try ModelRegistry.resolve("smollm2-135m-instruct")
         let loaded = try ModelLoader.load(url)
         let model = loaded.model
+        let device = try Device(parsing: runtime.device)
+        try model.to(device)
         let ids = loaded.tokenizer.encode(Self.prompt, addBOS: false)
-        let input = try Tensor(ids.map(Int64.init), shape: [1, ids.count])
+        let input = try Tensor(ids.map(Int64.init), shape: [1, ids.count]).to(device)
 
         func prefill(_ cache: KVCache) throws -> Tensor {
             let h = try model.hiddenStates(.tokens(input), cache: cache)
             return try model.logits(h.narrow(dim: 1, start: ids.count - 1, length: 1))
         }
-        func seconds(_ body: () throws -> Void) rethrows -> Double {
+        func seconds(_ body: () throws -> Void) throws -> Double {
             let start = DispatchTime.now().uptimeNanoseconds
             try body()
+            try device.synchronize()
             return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         }
         var prefillTimes: [Double] = [], decodeTimes: [Double] = []
@@ -58,14 +61,14 @@ struct LMBench: ParsableCommand {
         }
         func median(_ xs: [Double]) -> Double { xs.sorted()[xs.count / 2] }
         var report: [String: Any] = [
-            "model": "smollm2-135m-instruct", "threads": threads, "prompt_tokens": ids.count, "decode_tokens": decodeTokens,
+            "model": "smollm2-135m-instruct", "threads": threads, "device": device.description, "prompt_tokens": ids.count, "decode_tokens": decodeTokens,
             "swift_prefill_tokens_per_s": Double(ids.count) / median(prefillTimes),
             "swift_decode_tokens_per_s": Double(decodeTokens) / median(decodeTimes),
         ]
         let promptFile = FileManager.default.temporaryDirectory.appendingPathComponent("dreamprm-bench-prompt-\(getpid()).txt")
         try Self.prompt.write(to: promptFile, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: promptFile) }
-        if let theirs = PythonReference.run(script: reference, arguments: [url.path, "--prompt-file", promptFile.path, "--threads", "\(threads)",
+        if device == .cpu, let theirs = PythonReference.run(script: reference, arguments: [url.path, "--prompt-file", promptFile.path, "--threads", "\(threads)",
                                                                             "--reps", "\(reps)", "--decode-tokens", "\(decodeTokens)"]) {
             report.merge(theirs) { a, _ in a }
             for kind in ["prefill", "decode"] {
@@ -74,7 +77,7 @@ struct LMBench: ParsableCommand {
                 }
             }
         } else {
-            report["note"] = "no transformers reference in this run (needs python3 with torch, transformers, gguf, accelerate)"
+            report["note"] = "no transformers reference in this run (CPU only; needs python3 with torch, transformers, gguf, accelerate)"
         }
         let data = try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys, .prettyPrinted])
         print(String(decoding: data, as: UTF8.self))
