@@ -42,6 +42,7 @@ let package = Package(
         .target(name: "NN", dependencies: ["Torch"]),
         .target(name: "Tokenizers", dependencies: ["Torch"]),
         .target(name: "Models", dependencies: ["NN", "Torch", "Tokenizers"]),
+        .target(name: "PRM", dependencies: ["Models", "NN", "Torch", "Tokenizers"]),
         .executableTarget(
             name: "dreamprm",
             dependencies: ["Torch", "NN", "Tokenizers", "Models", .product(name: "ArgumentParser", package: "swift-argument-parser")]
@@ -50,6 +51,7 @@ let package = Package(
         .testTarget(name: "TorchTests", dependencies: ["Torch", "Models", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Torch", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "NN", "Torch", "Tokenizers", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "PRMTests", dependencies: ["PRM", "Torch", "TestSupport"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "Models", "Torch", "TestSupport"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v5],

@@ -77,3 +77,17 @@ public func residentBytes() -> Int {
 public func fixtureURL(_ name: String, bundle: Bundle) -> URL {
     bundle.resourceURL!.appendingPathComponent("Fixtures").appendingPathComponent(name)
 }
+
+/// `../shared` beside the project (the steering repository's shared data), or nil when a
+/// clone has none: tests that read it skip.
+public func sharedDirectory(file: StaticString = #filePath) -> URL? {
+    var url = URL(fileURLWithPath: "\(file)")
+    while url.path != "/" {
+        url.deleteLastPathComponent()
+        if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) {
+            let shared = url.deletingLastPathComponent().appendingPathComponent("shared")
+            return FileManager.default.fileExists(atPath: shared.path) ? shared : nil
+        }
+    }
+    return nil
+}

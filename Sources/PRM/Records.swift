@@ -1,0 +1,149 @@
+import Foundation
+
+/// A DreamPRM (v1) training record: one step prefix of a policy's chain with its Monte-Carlo
+/// label. The PRM reads `input + "\n\n" + add` (question, then steps 1…k).
+public struct V1TrainRecord: Equatable {
+    public var id: String?
+    public var sid: String?
+    /// The question.
+    public var input: String
+    /// The chain's steps up to this prefix.
+    public var add: String
+    public var groundTruth: String?
+    public var imagePath: String?
+    /// The domain the record counts toward.
+    public var dataset: String
+    public var score: Double?
+    public var times: Double?
+    /// Monte-Carlo estimate score/times ∈ [0, 1].
+    public var accuracy: Double
+
+    public init(_ f: RecordFields) throws {
+        id = try f.identifier("id")
+        sid = try f.identifier("sid")
+        input = try f.string("input")
+        add = try f.string("add")
+        groundTruth = try f.optionalString("ground_truth")
+        imagePath = try f.optionalString("image_path")
+        dataset = try f.string("dataset")
+        score = try f.optionalNumber("score")
+        times = try f.optionalNumber("times")
+        accuracy = try f.number("accuracy")
+        guard (0...1).contains(accuracy) else { throw f.error("accuracy", "\(accuracy) is outside [0, 1]") }
+    }
+
+    public var prompt: String { input + "\n\n" + add }
+}
+
+/// A DreamPRM (v1) meta record: a whole chain (question and response in `input`) with one
+/// correctness label.
+public struct V1MetaRecord: Equatable {
+    public var id: String?
+    public var trueFalse: Bool
+    public var input: String
+    public var imagePath: String?
+
+    public init(_ f: RecordFields) throws {
+        id = try f.identifier("id")
+        trueFalse = try f.bool("true_false")
+        input = try f.string("input")
+        imagePath = try f.optionalString("image_path")
+    }
+}
+
+/// A DreamPRM-1.5 record: a conversation of system prompt, question, then alternating
+/// step (human) and `+`/`-` judgement (gpt) turns.
+public struct ConversationRecord: Equatable {
+    public struct Turn: Equatable {
+        public enum Speaker: String { case system, human, gpt }
+        public var from: Speaker
+        public var value: String
+    }
+
+    public var id: String?
+    public var image: String?
+    public var turns: [Turn]
+    public var trueFalse: Bool?
+
+    public init(_ f: RecordFields) throws {
+        id = try f.identifier("id")
+        image = try f.optionalString("image")
+        trueFalse = try f.optionalBool("true_false")
+        turns = try f.array("conversations").enumerated().map { i, v in
+            let field = "conversations[\(i)]"
+            guard case .object(let o) = v else { throw f.error(field, "expected an object, found \(v.typeName)") }
+            guard case .string(let from) = o["from"] ?? .null, let speaker = Turn.Speaker(rawValue: from) else {
+                throw f.error("\(field).from", "must be \"system\", \"human\" or \"gpt\"")
+            }
+            guard case .string(let value) = o["value"] ?? .null else { throw f.error("\(field).value", "missing or not a string") }
+            return Turn(from: speaker, value: value)
+        }
+        guard turns.contains(where: { $0.from == .human }) else { throw f.error("conversations", "has no human turn") }
+        for (i, t) in turns.enumerated() where t.from == .gpt && t.value != "+" && t.value != "-" {
+            throw f.error("conversations[\(i)].value", "a judgement must be \"+\" or \"-\", found \(t.value.debugDescription)")
+        }
+    }
+
+    public var systemPrompt: String? { turns.first { $0.from == .system }?.value }
+    /// The first human turn: the question.
+    public var question: String { turns.first { $0.from == .human }!.value }
+    /// The steps (human turns after the question) with their labels where given (true = `+`).
+    public var labelledSteps: [(step: String, label: Bool?)] {
+        var out: [(step: String, label: Bool?)] = []
+        var seenQuestion = false
+        for t in turns {
+            switch t.from {
+            case .system: continue
+            case .human:
+                if seenQuestion { out.append((t.value, nil)) } else { seenQuestion = true }
+            case .gpt:
+                if !out.isEmpty { out[out.count - 1].label = t.value == "+" }
+            }
+        }
+        return out
+    }
+}
+
+/// A best-of-N test record: N candidate chains for one question with their correctness.
+public struct BestOfNRecord: Equatable {
+    public var question: String
+    public var imagePath: String?
+    public var candidates: [String]
+    public var trueFalse: [Bool]
+    public var answer: String?
+    public var dataset: String?
+    /// Per candidate: the index of the first wrong step, or nil when all steps are right
+    /// (ProcessBench-style step-level evaluation; absent in most files).
+    public var firstWrongStep: [Int?]?
+
+    public init(_ f: RecordFields) throws {
+        question = try f.string("question")
+        imagePath = try f.optionalString("image_path")
+        candidates = try f.array("candidates").enumerated().map { i, v in
+            guard case .string(let s) = v else { throw f.error("candidates[\(i)]", "expected a string, found \(v.typeName)") }
+            return s
+        }
+        trueFalse = try f.array("true_false").enumerated().map { i, v in
+            guard case .bool(let b) = v else { throw f.error("true_false[\(i)]", "expected true or false, found \(v.typeName)") }
+            return b
+        }
+        guard !candidates.isEmpty else { throw f.error("candidates", "is empty") }
+        guard trueFalse.count == candidates.count else {
+            throw f.error("true_false", "has \(trueFalse.count) labels for \(candidates.count) candidates")
+        }
+        answer = try f.optionalString("answer")
+        dataset = try f.optionalString("dataset")
+        if f.has("first_wrong_step") {
+            firstWrongStep = try f.array("first_wrong_step").enumerated().map { i, v in
+                switch v {
+                case .null: return nil
+                case .number(let n) where n >= 0 && n == n.rounded(): return Int(n)
+                default: throw f.error("first_wrong_step[\(i)]", "expected a step index or null, found \(v.typeName)")
+                }
+            }
+            guard firstWrongStep!.count == candidates.count else {
+                throw f.error("first_wrong_step", "has \(firstWrongStep!.count) entries for \(candidates.count) candidates")
+            }
+        }
+    }
+}
