@@ -1,0 +1,74 @@
+import Torch
+
+/// How per-step scores become one chain score in (0, 1), shared by the meta loss and
+/// best-of-N. Inputs are per-step logits z [B, K] (p = σ(z)) with a mask [B, K] marking real
+/// steps, so chains with different step counts batch together. Everything is computed from z
+/// (log σ, σ of sums), never from log(p / (1 − p)), which overflows once p rounds to 1.
+public enum Aggregation: String, CaseIterable, Codable, Sendable {
+    case mean, min, max, product, last
+    /// σ(mean z): DreamPRM's code (METHOD.md §4).
+    case meanLogOdds = "mean-log-odds"
+    /// σ(Σ z): the DreamPRM paper's formula.
+    case sumLogOdds = "sum-log-odds"
+    /// exp(mean log p): the geometric mean of the step probabilities.
+    case logMean = "log-mean"
+
+    public func callAsFunction(logits z: Tensor, mask: Tensor) throws -> Tensor {
+        let valid = try mask.to(.bool)
+        let m = try valid.to(z.dtype)
+        let count = try m.sum(dim: 1).clamp(min: 1)
+        let p = try z.sigmoid()
+        switch self {
+        case .mean: return try (p * m).sum(dim: 1) / count
+        case .min: return try p.maskedFill(valid.logicalNot(), .infinity).min(dim: 1)
+        case .max: return try p.maskedFill(valid.logicalNot(), -.infinity).max(dim: 1)
+        case .product: return try (z.logSigmoid() * m).sum(dim: 1).exp()
+        case .last:
+            let lastIndex = try (count - 1).to(.int64).unsqueeze(1)
+            return try p.gather(dim: 1, index: lastIndex).squeeze(1)
+        case .meanLogOdds: return try ((z * m).sum(dim: 1) / count).sigmoid()
+        case .sumLogOdds: return try (z * m).sum(dim: 1).sigmoid()
+        case .logMean: return try ((z.logSigmoid() * m).sum(dim: 1) / count).exp()
+        }
+    }
+}
+
+/// Per-sample losses of the PRM (METHOD.md §3–4). Each returns one value per sample so the
+/// bi-level engine can weight them; reduce with the weights afterwards.
+public enum PRMLoss {
+    /// v1 lower level: (p − accuracy)² with p = σ(z), z the head's logit [B].
+    public static func mse(logits z: Tensor, accuracy: Tensor) throws -> Tensor {
+        try (z.sigmoid() - accuracy).square()
+    }
+
+    /// Soft-label binary cross-entropy on the head's logit against the Monte-Carlo accuracy.
+    public static func softBCE(logits z: Tensor, accuracy: Tensor) throws -> Tensor {
+        try Loss.binaryCrossEntropyWithLogits(z, accuracy, reduction: .none)
+    }
+
+    /// v1 upper level: (aggregate(z) − y)² per chain; `.meanLogOdds` is the reference code,
+    /// `.sumLogOdds` the paper.
+    public static func v1Meta(stepLogits z: Tensor, mask: Tensor, label y: Tensor,
+                              aggregation: Aggregation = .meanLogOdds) throws -> Tensor {
+        try (aggregation(logits: z, mask: mask) - y).square()
+    }
+
+    /// 1.5 upper level from the probability of the label tokens at each step [B, K]:
+    /// `target: .plus` gives (mean P(+) − y)²; `.both` (the default) uses P(−) for negative
+    /// chains and gives (1 − mean P(label token))². No sigmoid: these are probabilities.
+    public enum GenerativeTarget: String, Codable, Sendable { case plus = "+", both }
+
+    public static func generativeMeta(probabilityPlus pPlus: Tensor, probabilityMinus pMinus: Tensor, mask: Tensor,
+                                      label y: Tensor, target: GenerativeTarget = .both) throws -> Tensor {
+        let m = try mask.to(pPlus.dtype)
+        let count = try m.sum(dim: 1).clamp(min: 1)
+        func mean(_ p: Tensor) throws -> Tensor { try (p * m).sum(dim: 1) / count }
+        switch target {
+        case .plus:
+            return try (mean(pPlus) - y).square()
+        case .both:
+            let labelled = try Tensor.where(y.gt(0.5).unsqueeze(1), pPlus, pMinus)
+            return try (1.0 - mean(labelled)).square()
+        }
+    }
+}

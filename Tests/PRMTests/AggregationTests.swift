@@ -1,0 +1,91 @@
+import Foundation
+import PRM
+import TestSupport
+import Torch
+import XCTest
+
+final class AggregationTests: XCTestCase {
+    override func setUp() { Runtime.threadCount = 1 }
+
+    /// Two chains: three steps, and two steps padded to three.
+    private let z: [[Double]] = [[0.4, -1.2, 2.0], [1.5, 0.3, 9.9]]
+    private let lengths = [3, 2]
+
+    private func inputs() throws -> (Tensor, Tensor) {
+        (try Tensor(z.flatMap { $0 }, shape: [2, 3]), try Tensor([true, true, true, true, true, false], shape: [2, 3]))
+    }
+
+    private func sigmoid(_ x: Double) -> Double { 1 / (1 + exp(-x)) }
+
+    func testEveryAggregationAgainstItsDefinition() throws {
+        let (logits, mask) = try inputs()
+        let steps = zip(z, lengths).map { Array($0.prefix($1)) }
+        let p = steps.map { $0.map(sigmoid) }
+        let expected: [Aggregation: [Double]] = [
+            .mean: p.map { $0.reduce(0, +) / Double($0.count) },
+            .min: p.map { $0.min()! },
+            .max: p.map { $0.max()! },
+            .product: p.map { $0.reduce(1, *) },
+            .last: p.map { $0.last! },
+            .meanLogOdds: steps.map { sigmoid($0.reduce(0, +) / Double($0.count)) },
+            .sumLogOdds: steps.map { sigmoid($0.reduce(0, +)) },
+            .logMean: p.map { exp($0.map(log).reduce(0, +) / Double($0.count)) },
+        ]
+        XCTAssertEqual(Set(expected.keys), Set(Aggregation.allCases))
+        for (aggregation, want) in expected {
+            try assertClose(aggregation(logits: logits, mask: mask), want, rtol: 1e-12, "\(aggregation)")
+        }
+    }
+
+    func testLogOddsStayFiniteWhenProbabilitiesRoundToOne() throws {
+        // In float32 σ(40) == 1, so log(p / (1 − p)) would be infinite; from z it is exact.
+        let logits = try Tensor([Float(40), 50], shape: [1, 2]), mask = try Tensor([true, true], shape: [1, 2])
+        let s = try Aggregation.meanLogOdds(logits: logits, mask: mask).doubles()[0]
+        XCTAssertEqual(s, 1, accuracy: 1e-7)
+        let g = try Aggregation.logMean(logits: logits.requiringGrad(), mask: mask)
+        XCTAssertTrue(try g.isFinite().toArray(Bool.self).allSatisfy { $0 })
+    }
+
+    func testMetaLossesAreDifferentiableAndMatchFiniteDifferences() throws {
+        let (logits, mask) = try inputs()
+        let y = try Tensor([1.0, 0.0])
+        for aggregation in Aggregation.allCases where aggregation != .min && aggregation != .max {
+            try assertGradientsMatchFiniteDifferences([logits], "v1 meta loss, \(aggregation)") {
+                try PRMLoss.v1Meta(stepLogits: $0[0], mask: mask, label: y, aggregation: aggregation)
+            }
+        }
+    }
+
+    func testGenerativeMetaLossTargets() throws {
+        let plus = try Tensor([0.9, 0.7, 0.0, 0.2, 0.4, 0.0], shape: [2, 3])
+        let minus = try Tensor([0.1, 0.2, 0.0, 0.8, 0.5, 0.0], shape: [2, 3])
+        let mask = try Tensor([true, true, false, true, true, false], shape: [2, 3])
+        let y = try Tensor([1.0, 0.0])
+        try assertClose(PRMLoss.generativeMeta(probabilityPlus: plus, probabilityMinus: minus, mask: mask, label: y, target: .plus),
+                        [(0.8 - 1) * (0.8 - 1), 0.3 * 0.3], rtol: 1e-12)
+        // "both": the negative chain is judged by P(−): mean 0.65, loss (1 − 0.65)².
+        try assertClose(PRMLoss.generativeMeta(probabilityPlus: plus, probabilityMinus: minus, mask: mask, label: y),
+                        [0.2 * 0.2, 0.35 * 0.35], rtol: 1e-12)
+    }
+
+    func testLowerLossesPerSample() throws {
+        let z = try Tensor([0.0, 2.0]), acc = try Tensor([0.25, 1.0])
+        try assertClose(PRMLoss.mse(logits: z, accuracy: acc), [0.0625, (sigmoid(2) - 1) * (sigmoid(2) - 1)], rtol: 1e-12)
+        let bce = [-(0.25 * log(0.5) + 0.75 * log(0.5)), -log(sigmoid(2))]
+        try assertClose(PRMLoss.softBCE(logits: z, accuracy: acc), bce, rtol: 1e-12)
+    }
+}
+
+final class DomainTableTests: XCTestCase {
+    func testWeightsStartEqualAndAverageToOne() throws {
+        let table = try DomainTable(domains: ["a", "b", "c"])
+        try assertClose(table.all(), [1, 1, 1])
+        try Autograd.noGrad { try table.raw.copy_(Tensor([Float(-1), 0, 2])) }
+        let s = [-1.0, 0, 2].map { log1p(exp($0)) }, mean = s.reduce(0, +) / 3
+        try assertClose(table.all(), s.map { $0 / mean }, rtol: 1e-6)
+        try assertClose(table.all().mean(), [1], rtol: 1e-6)
+        try assertClose(table.weights(for: Tensor([Int64(2), 0, 2])), [s[2] / mean, s[0] / mean, s[2] / mean], rtol: 1e-6)
+        XCTAssertEqual(try table.snapshot()["b"] ?? 0, s[1] / mean, accuracy: 1e-6)
+        XCTAssertEqual(table.namedParameters().map(\.0), ["raw"])
+    }
+}
