@@ -35,6 +35,15 @@ public final class KVCache {
         return c
     }
 
+    /// A cache of the first `length` positions only (views of these tensors): the shared
+    /// prefix that several continuations are evaluated against.
+    public func truncated(to length: Int) throws -> KVCache {
+        let c = KVCache(layers: keys.count)
+        c.keys = try keys.map { try $0?.narrow(dim: 2, start: 0, length: length) }
+        c.values = try values.map { try $0?.narrow(dim: 2, start: 0, length: length) }
+        return c
+    }
+
     /// Keeps rows `indices` of the batch (beam/candidate selection).
     public func select(batch indices: Tensor) throws {
         keys = try keys.map { try $0?.indexSelect(dim: 0, index: indices) }

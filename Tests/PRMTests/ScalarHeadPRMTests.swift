@@ -1,0 +1,78 @@
+import Foundation
+import Models
+import NN
+import PRM
+import TestSupport
+import Tokenizers
+import Torch
+import XCTest
+
+final class ScalarHeadPRMTests: XCTestCase {
+    override func setUp() { Runtime.threadCount = 1 }
+
+    /// A tiny random Qwen2 (vocab 120) from the Models fixtures, with a seeded head.
+    private func tinyPRM(_ input: ScalarHeadInput) throws -> ScalarHeadPRM {
+        let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../ModelsTests/Fixtures/tiny-qwen2").standardized
+        Runtime.manualSeed(7)
+        return try ScalarHeadPRM(backbone: ModelLoader.loadHuggingFaceWeights(dir), input: input)
+    }
+
+    /// Prefixes shaped like chat-wrapped step prefixes: header + content up to step k + suffix.
+    private func chainPrefixes() -> [[Int]] {
+        let header = [1, 9, 4, 22], suffix = [2, 5, 3]
+        let content = (0..<30).map { 10 + ($0 * 37) % 100 }
+        return [8, 15, 21, 30].map { header + Array(content.prefix($0)) + suffix }
+    }
+
+    func testSharedPrefixScoresEqualPerPrefixScores() throws {
+        for input in [ScalarHeadInput.logits, .hidden] {
+            let prm = try tinyPRM(input)
+            let prefixes = chainPrefixes()
+            let (a, b) = try Autograd.noGrad {
+                (try prm.chainLogits(prefixes, mode: .perPrefix), try prm.chainLogits(prefixes, mode: .sharedPrefix))
+            }
+            try assertClose(b.logits, a.logits, rtol: 1e-4, atol: 1e-4, "\(input) head")
+            XCTAssertEqual(a.tokensProcessed, 7 * 4 + 8 + 15 + 21 + 30)
+            XCTAssertEqual(b.tokensProcessed, 37 + 3 * 3 + 0, "the longest prefix once, then each other prefix's suffix")
+            XCTAssertEqual(b.perPrefixTokens, a.tokensProcessed)
+        }
+    }
+
+    func testBatchGradientIsTheMeanOfSingleSampleGradients() throws {
+        let prm = try tinyPRM(.logits)
+        let sequences = [[5, 17, 99, 3, 8], [44, 2, 71], [9, 9, 60, 61, 62, 63, 64]]
+        let accuracy = [0.25, 1.0, 0.0]
+        func gradients(_ batch: [Int]) throws -> [Double] {
+            try prm.zeroGrad()
+            let z = try prm.logits(batch.map { sequences[$0] })
+            try PRMLoss.mse(logits: z, accuracy: Tensor(batch.map { Float(accuracy[$0]) })).mean().backward()
+            return try prm.trainableParameters().flatMap { try ($0.grad ?? Tensor.zeros(like: $0)).doubles() }
+        }
+        let batch = try gradients([0, 1, 2])
+        let singles = try (0..<3).map { try gradients([$0]) }
+        let mean = (0..<batch.count).map { i in singles.reduce(0) { $0 + $1[i] } / 3 }
+        assertClose(batch, mean, rtol: 1e-4, atol: 1e-8, "padded batch of 3 vs mean of singles")
+    }
+
+    /// SmolLM2 on a chain from the released v1 meta file, chat-wrapped as DreamPRM v1 does.
+    func testSharedPrefixEqualsPerPrefixOnSmolLM2() throws {
+        guard let shared = sharedDirectory() else { throw XCTSkip("../shared is absent") }
+        guard let url = try? ModelRegistry.resolve("smollm2-135m-instruct") else { throw XCTSkip("smollm2-135m-instruct is not installed") }
+        let records = try RecordReader.read(shared.appendingPathComponent("data/dreamprm-release/dreamprm_v1_meta.json"), V1MetaRecord.init)
+        let chain = try XCTUnwrap(records.lazy.map { StepSplitter.v1.split($0.input) }.first { $0.count >= 4 })
+        let loaded = try ModelLoader.load(url)
+        let template = try XCTUnwrap(loaded.chatTemplate)
+        let prefixes = (0..<chain.count).map { k in
+            loaded.tokenizer.encode(template.render([.user(chain.prefix(through: k))], addGenerationPrompt: true))
+        }
+        Runtime.manualSeed(3)
+        let prm = try ScalarHeadPRM(backbone: loaded.model)
+        let (a, b) = try Autograd.noGrad {
+            (try prm.chainLogits(prefixes, mode: .perPrefix), try prm.chainLogits(prefixes, mode: .sharedPrefix))
+        }
+        try assertClose(b.logits, a.logits, rtol: 1e-4, atol: 1e-4, "SmolLM2 step logits")
+        print("shared-prefix on SmolLM2: \(chain.count) steps, \(b.tokensProcessed) tokens instead of \(a.tokensProcessed)")
+        XCTAssertLessThan(b.tokensProcessed, a.tokensProcessed / 2)
+    }
+}
