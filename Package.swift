@@ -43,6 +43,7 @@ let package = Package(
         .target(name: "Tokenizers", dependencies: ["Torch"]),
         .target(name: "Models", dependencies: ["NN", "Torch", "Tokenizers"]),
         .target(name: "PRM", dependencies: ["Models", "NN", "Torch", "Tokenizers"]),
+        .target(name: "Reweighting", dependencies: ["PRM", "NN", "Torch"]),
         .executableTarget(
             name: "dreamprm",
             dependencies: ["Torch", "NN", "Tokenizers", "Models", .product(name: "ArgumentParser", package: "swift-argument-parser")]
@@ -52,6 +53,7 @@ let package = Package(
         .testTarget(name: "NNTests", dependencies: ["NN", "Torch", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "NN", "Torch", "Tokenizers", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "PRMTests", dependencies: ["PRM", "Models", "NN", "Tokenizers", "Torch", "TestSupport"]),
+        .testTarget(name: "ReweightingTests", dependencies: ["Reweighting", "PRM", "NN", "Torch", "TestSupport"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "Models", "Torch", "TestSupport"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v5],

@@ -47,6 +47,12 @@ public final class LearningRateScheduler {
         optimizer.learningRate = schedule.learningRate(base: baseLearningRate, at: stepCount)
     }
 
+    /// Sets the step count (resuming) and the optimiser's rate for it.
+    public func restore(stepCount: Int) {
+        self.stepCount = stepCount
+        optimizer.learningRate = schedule.learningRate(base: baseLearningRate, at: stepCount)
+    }
+
     /// Advances to the next step and sets the optimiser's rate for it.
     public func step() {
         stepCount += 1

@@ -76,16 +76,3 @@ final class AggregationTests: XCTestCase {
     }
 }
 
-final class DomainTableTests: XCTestCase {
-    func testWeightsStartEqualAndAverageToOne() throws {
-        let table = try DomainTable(domains: ["a", "b", "c"])
-        try assertClose(table.all(), [1, 1, 1])
-        try Autograd.noGrad { try table.raw.copy_(Tensor([Float(-1), 0, 2])) }
-        let s = [-1.0, 0, 2].map { log1p(exp($0)) }, mean = s.reduce(0, +) / 3
-        try assertClose(table.all(), s.map { $0 / mean }, rtol: 1e-6)
-        try assertClose(table.all().mean(), [1], rtol: 1e-6)
-        try assertClose(table.weights(for: Tensor([Int64(2), 0, 2])), [s[2] / mean, s[0] / mean, s[2] / mean], rtol: 1e-6)
-        XCTAssertEqual(try table.snapshot()["b"] ?? 0, s[1] / mean, accuracy: 1e-6)
-        XCTAssertEqual(table.namedParameters().map(\.0), ["raw"])
-    }
-}

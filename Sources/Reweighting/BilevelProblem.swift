@@ -1,0 +1,51 @@
+import Torch
+
+/// The lower level: the model being trained (θ) and its per-sample training losses.
+public protocol LowerProblem: AnyObject {
+    associatedtype Batch
+    /// θ: the parameters the lower optimiser updates.
+    var parameters: [Tensor] { get }
+    func nextBatch() throws -> Batch
+    /// Per-sample losses [B] at the current θ, and the key [B] (int64) of each sample's weight.
+    func losses(_ batch: Batch) throws -> (perSample: Tensor, keys: Tensor)
+}
+
+/// The upper level: a loss on clean meta data that depends on θ only.
+public protocol UpperProblem: AnyObject {
+    associatedtype Batch
+    func nextBatch() throws -> Batch
+    func loss(_ batch: Batch) throws -> Tensor
+}
+
+// Small vector algebra over parameter lists.
+enum ParameterVector {
+    static func dot(_ a: [Tensor], _ b: [Tensor]) throws -> Double {
+        try zip(a, b).reduce(0) { $0 + (try ($1.0.to(.float64) * $1.1.to(.float64)).sum().item()) }
+    }
+
+    static func norm(_ a: [Tensor]) throws -> Double { try dot(a, a).squareRoot() }
+
+    static func clone(_ a: [Tensor]) throws -> [Tensor] { try a.map { try $0.detach().clone() } }
+
+    /// In place: params[i] += alpha · direction[i], outside the graph.
+    static func add(_ params: [Tensor], _ direction: [Tensor], alpha: Double) throws {
+        try Autograd.noGrad { for (p, d) in zip(params, direction) { try p.add_(d.to(p.dtype), alpha: alpha) } }
+    }
+
+    static func copy(_ source: [Tensor], into params: [Tensor]) throws {
+        try Autograd.noGrad { for (p, s) in zip(params, source) { try p.copy_(s) } }
+    }
+
+    /// Gradients of a scalar for each input, zeros where it does not depend on one.
+    static func gradients(_ output: Tensor, _ inputs: [Tensor], retain: Bool = false, createGraph: Bool = false) throws -> [Tensor] {
+        let gs = try Autograd.grad(of: [output], wrt: inputs, retainGraph: retain, createGraph: createGraph)
+        return try zip(gs, inputs).map { try $0 ?? Tensor.zeros(like: $1) }
+    }
+
+    /// Vector-Jacobian product: d/dinputs Σ_i ⟨outputs_i, vectors_i⟩.
+    static func vjp(_ outputs: [Tensor], _ vectors: [Tensor], _ inputs: [Tensor], retain: Bool = true,
+                    createGraph: Bool = false) throws -> [Tensor] {
+        let gs = try Autograd.grad(of: outputs, wrt: inputs, gradOutputs: vectors, retainGraph: retain, createGraph: createGraph)
+        return try zip(gs, inputs).map { try $0 ?? Tensor.zeros(like: $1) }
+    }
+}

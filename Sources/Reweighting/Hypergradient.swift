@@ -1,0 +1,99 @@
+import Foundation
+import Torch
+
+/// How the upper level's gradient with respect to the data weights λ is computed, given
+/// v = ∇θ L_meta(θ) (Betty's method names; METHOD.md §5). Each returns one gradient per
+/// weight parameter; the training loss L_tr(θ, λ) = Σ_i w_λ(i) ℓ_i(θ) / B is on the last batch.
+public enum HypergradientMethod: Equatable, Codable, Sendable {
+    /// Finite difference: ε = r/‖v‖, g = [∇λ L_tr(θ − εv) − ∇λ L_tr(θ + εv)] / 2ε. Since λ
+    /// only scales per-sample losses, this needs two forwards of the PRM and a backward
+    /// through the weights alone.
+    case darts(radius: Double)
+    /// Implicit function theorem, H⁻¹v by a Neumann series of `iterations` terms with step α.
+    case neumann(iterations: Int, alpha: Double)
+    /// Implicit function theorem, H⁻¹v by `iterations` steps of conjugate gradient.
+    case conjugateGradient(iterations: Int)
+    /// Exact: back-propagation through the unrolled (plain SGD) lower steps of the window.
+    case reverse
+
+    public static let `default` = HypergradientMethod.darts(radius: 0.01)
+
+    /// Parses `darts`, `neumann`, `cg`, `reverse` with Betty's default settings.
+    public init(name: String, radius: Double = 0.01, iterations: Int = 3, alpha: Double = 1) throws {
+        switch name {
+        case "darts": self = .darts(radius: radius)
+        case "neumann": self = .neumann(iterations: iterations, alpha: alpha)
+        case "cg": self = .conjugateGradient(iterations: iterations)
+        case "reverse": self = .reverse
+        default: throw EngineError("unknown hypergradient method '\(name)' (darts, neumann, cg, reverse)")
+        }
+    }
+}
+
+public struct EngineError: Error, CustomStringConvertible {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// The pieces a hypergradient needs, bound to the engine's current state.
+struct HypergradientContext {
+    let theta: [Tensor]
+    let lambda: [Tensor]
+    /// Per-sample losses and keys of the last lower batch at the current θ.
+    let lowerLosses: () throws -> (perSample: Tensor, keys: Tensor)
+    /// L_tr(θ, λ) with λ in the graph.
+    let weightedLoss: (Tensor, Tensor) throws -> Tensor
+
+    func trainingLoss() throws -> Tensor {
+        let (l, k) = try lowerLosses()
+        return try weightedLoss(l, k)
+    }
+
+    /// −∂λ⟨∇θ L_tr, p⟩: the implicit-gradient form shared by neumann, cg and reverse.
+    func mixed(_ gradTheta: [Tensor], _ p: [Tensor]) throws -> [Tensor] {
+        try ParameterVector.vjp(gradTheta, p, lambda).map { try -$0 }
+    }
+}
+
+extension HypergradientMethod {
+    func compute(v: [Tensor], _ c: HypergradientContext) throws -> [Tensor] {
+        switch self {
+        case .darts(let radius):
+            let eps = radius / (try ParameterVector.norm(v) + 1e-12)
+            let saved = try ParameterVector.clone(c.theta)
+            defer { try? ParameterVector.copy(saved, into: c.theta) }  // θ restored exactly
+            try ParameterVector.add(c.theta, v, alpha: eps)
+            let (plus, keys) = try Autograd.noGrad { try c.lowerLosses() }
+            try ParameterVector.add(c.theta, v, alpha: -2 * eps)
+            let (minus, _) = try Autograd.noGrad { try c.lowerLosses() }
+            let difference = try c.weightedLoss(minus - plus, keys) / (2 * eps)
+            return try ParameterVector.gradients(difference, c.lambda)
+        case let .neumann(iterations, alpha):
+            let gradTheta = try ParameterVector.gradients(c.trainingLoss(), c.theta, retain: true, createGraph: true)
+            var current = v, sum = v
+            for _ in 0..<iterations {
+                let hvp = try ParameterVector.vjp(gradTheta, current, c.theta)
+                current = try zip(current, hvp).map { try $0 - $1 * alpha }
+                sum = try zip(sum, current).map { try $0 + $1 }
+            }
+            return try c.mixed(gradTheta, try sum.map { try $0 * alpha })
+        case .conjugateGradient(let iterations):
+            let gradTheta = try ParameterVector.gradients(c.trainingLoss(), c.theta, retain: true, createGraph: true)
+            var x = try v.map { try Tensor.zeros(like: $0) }, r = v, p = v
+            var rr = try ParameterVector.dot(r, r)
+            for _ in 0..<iterations where rr > 1e-30 {
+                let hp = try ParameterVector.vjp(gradTheta, p, c.theta)
+                let step = rr / (try ParameterVector.dot(p, hp))
+                x = try zip(x, p).map { try $0 + $1 * step }
+                r = try zip(r, hp).map { try $0 - $1 * step }
+                let next = try ParameterVector.dot(r, r)
+                p = try zip(r, p).map { try $0 + $1 * (next / rr) }
+                rr = next
+            }
+            return try c.mixed(gradTheta, x)
+        case .reverse:
+            throw EngineError("reverse mode runs through the engine's window history") // see BilevelEngine.reverseHypergradient
+        }
+    }
+}
