@@ -46,14 +46,14 @@ let package = Package(
         .target(name: "Reweighting", dependencies: ["PRM", "NN", "Torch"]),
         .executableTarget(
             name: "dreamprm",
-            dependencies: ["Torch", "NN", "Tokenizers", "Models", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Torch", "NN", "Tokenizers", "Models", "PRM", "Reweighting", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .target(name: "TestSupport", dependencies: ["Torch"], path: "Tests/Support"),
         .testTarget(name: "TorchTests", dependencies: ["Torch", "Models", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Torch", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "NN", "Torch", "Tokenizers", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "PRMTests", dependencies: ["PRM", "Models", "NN", "Tokenizers", "Torch", "TestSupport"]),
-        .testTarget(name: "ReweightingTests", dependencies: ["Reweighting", "PRM", "NN", "Torch", "TestSupport"]),
+        .testTarget(name: "ReweightingTests", dependencies: ["Reweighting", "PRM", "Models", "NN", "Torch", "TestSupport"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "Models", "Torch", "TestSupport"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v5],

@@ -16,9 +16,11 @@ public enum Checkpoint {
         var metadata: M
     }
 
+    /// `extras` writes further files into the checkpoint directory before it is put in place.
     public static func save<M: Codable>(to url: URL, step: Int, module: Module, optimizers: [String: Optimizer] = [:],
-                                        metadata: M) throws {
+                                        metadata: M, extras: (URL) throws -> Void = { _ in }) throws {
         try AtomicFile.writeDirectory(at: url) { dir in
+            try extras(dir)
             try SafeTensors.write(module.stateDict(), metadata: ["format": "dreamprm"], to: dir.appendingPathComponent("model.safetensors"))
             for (name, optimizer) in optimizers {
                 try SafeTensors.write(optimizer.stateDict(), to: dir.appendingPathComponent("optimizer-\(name).safetensors"))

@@ -61,12 +61,20 @@ extension HypergradientMethod {
         switch self {
         case .darts(let radius):
             let eps = radius / (try ParameterVector.norm(v) + 1e-12)
-            let saved = try ParameterVector.clone(c.theta)
-            defer { try? ParameterVector.copy(saved, into: c.theta) }  // θ restored exactly
-            try ParameterVector.add(c.theta, v, alpha: eps)
-            let (plus, keys) = try Autograd.noGrad { try c.lowerLosses() }
-            try ParameterVector.add(c.theta, v, alpha: -2 * eps)
-            let (minus, _) = try Autograd.noGrad { try c.lowerLosses() }
+            // θ ± εv are fresh tensors swapped in with setData, so θ's own storage is never
+            // changed and comes back exactly. Low-precision weights are perturbed as float32
+            // copies (the two forwards then run in float32): a step of ε‖v‖ = r spread over
+            // millions of weights is far below bfloat16's resolution.
+            let originals = try c.theta.map { try $0.detach() }
+            let lowPrecision = c.theta.contains { $0.dtype == .bfloat16 || $0.dtype == .float16 }
+            let base = lowPrecision ? try originals.map { try $0.to(.float32) } : originals
+            defer { for (p, o) in zip(c.theta, originals) { try? p.setData(o) } }
+            func lossesAt(_ alpha: Double) throws -> (Tensor, Tensor) {
+                for (p, (b, d)) in zip(c.theta, zip(base, v)) { try p.setData(try b + d.to(b.dtype) * alpha) }
+                return try Autograd.noGrad { try c.lowerLosses() }
+            }
+            let (plus, keys) = try lossesAt(eps)
+            let (minus, _) = try lossesAt(-eps)
             let difference = try c.weightedLoss(minus - plus, keys) / (2 * eps)
             return try ParameterVector.gradients(difference, c.lambda)
         case let .neumann(iterations, alpha):

@@ -1,0 +1,148 @@
+import Foundation
+import Models
+import PRM
+import Tokenizers
+import Torch
+
+/// Turns user text into the token sequence a chat-template PRM reads: the text as one user
+/// turn plus the generation prompt (METHOD.md §2).
+public struct PromptEncoder {
+    public let tokenizer: BPETokenizer
+    public let template: ChatTemplate
+
+    public init(tokenizer: BPETokenizer, template: ChatTemplate) {
+        self.tokenizer = tokenizer
+        self.template = template
+    }
+
+    public func encode(_ userText: String) -> [Int] {
+        tokenizer.encode(template.render([.user(userText)], addGenerationPrompt: true))
+    }
+}
+
+/// Seeded epoch-wise shuffling with a resumable position.
+public struct ShuffledOrder {
+    public let count: Int
+    public let seed: UInt64
+    public private(set) var epoch = 0
+    public private(set) var index = 0
+    private var order: [Int] = []
+
+    public init(count: Int, seed: UInt64) {
+        self.count = count
+        self.seed = seed
+        order = Self.permutation(count, seed: seed, epoch: 0)
+    }
+
+    static func permutation(_ n: Int, seed: UInt64, epoch: Int) -> [Int] {
+        var state = seed &+ UInt64(epoch) &* 0x9E37_79B9_7F4A_7C15
+        func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        var a = Array(0..<n)
+        for i in stride(from: n - 1, to: 0, by: -1) { a.swapAt(i, Int(next() % UInt64(i + 1))) }
+        return a
+    }
+
+    public mutating func take(_ n: Int) -> [Int] {
+        (0..<n).map { _ in
+            if index == count {
+                epoch += 1
+                index = 0
+                order = Self.permutation(count, seed: seed, epoch: epoch)
+            }
+            defer { index += 1 }
+            return order[index]
+        }
+    }
+
+    /// Jumps to a saved position (epoch, index).
+    public mutating func restore(epoch: Int, index: Int) {
+        self.epoch = epoch
+        self.index = index
+        order = Self.permutation(count, seed: seed, epoch: epoch)
+    }
+}
+
+/// The lower level of DreamPRM v1: MSE (or soft BCE) of the PRM's score on a step prefix
+/// against its Monte-Carlo accuracy; weight key = the record's domain.
+public final class V1TrainingProblem: LowerProblem {
+    public let prm: ScalarHeadPRM
+    public let domains: [String]
+    let sequences: [[Int]]
+    let accuracy: [Float]
+    let domainIndex: [Int64]
+    let batchSize: Int
+    let softLabels: Bool
+    public var order: ShuffledOrder
+    public var parameters: [Tensor] { prm.trainableParameters() }
+
+    public init(prm: ScalarHeadPRM, records: [V1TrainRecord], encoder: PromptEncoder, batchSize: Int, seed: UInt64,
+                softLabels: Bool = false) {
+        self.prm = prm
+        domains = Array(Set(records.map(\.dataset))).sorted()
+        let index = Dictionary(uniqueKeysWithValues: domains.enumerated().map { ($1, Int64($0)) })
+        sequences = records.map { encoder.encode($0.prompt) }
+        accuracy = records.map { Float($0.accuracy) }
+        domainIndex = records.map { index[$0.dataset]! }
+        self.batchSize = batchSize
+        self.softLabels = softLabels
+        order = ShuffledOrder(count: records.count, seed: seed)
+    }
+
+    public var tokenCount: Int { sequences.reduce(0) { $0 + $1.count } }
+
+    public func nextBatch() throws -> [Int] { order.take(batchSize) }
+
+    public func losses(_ batch: [Int]) throws -> (perSample: Tensor, keys: Tensor) {
+        let z = try prm.logits(batch.map { sequences[$0] })
+        let target = try Tensor(batch.map { accuracy[$0] }).to(z.device)
+        let keys = try Tensor(batch.map { domainIndex[$0] }).to(z.device)
+        return (softLabels ? try PRMLoss.softBCE(logits: z, accuracy: target) : try PRMLoss.mse(logits: z, accuracy: target), keys)
+    }
+}
+
+/// The upper level of DreamPRM v1: each meta chain's step prefixes are scored, aggregated
+/// (σ of the mean log-odds by default) and compared with the chain's correctness.
+public final class V1MetaProblem: UpperProblem {
+    public let prm: ScalarHeadPRM
+    let chains: [(prefixes: [[Int]], label: Float)]
+    let batchSize: Int
+    let mode: PrefixScoring
+    let aggregation: Aggregation
+    public var order: ShuffledOrder
+    /// Tokens run through the backbone by the last meta batch, and what per-prefix would cost.
+    public private(set) var lastTokens = (processed: 0, perPrefix: 0)
+
+    public init(prm: ScalarHeadPRM, chains: [(prefixes: [[Int]], label: Bool)], batchSize: Int, seed: UInt64,
+                mode: PrefixScoring, aggregation: Aggregation) {
+        self.prm = prm
+        self.chains = chains.map { ($0.prefixes, $0.label ? 1 : 0) }
+        self.batchSize = batchSize
+        self.mode = mode
+        self.aggregation = aggregation
+        order = ShuffledOrder(count: chains.count, seed: seed)
+    }
+
+    public func nextBatch() throws -> [Int] { order.take(batchSize) }
+
+    public func loss(_ batch: [Int]) throws -> Tensor {
+        var total: Tensor?
+        var tokens = (processed: 0, perPrefix: 0)
+        for i in batch {
+            let scores = try prm.chainLogits(chains[i].prefixes, mode: mode)
+            tokens.processed += scores.tokensProcessed
+            tokens.perPrefix += scores.perPrefixTokens
+            let z = try scores.logits.unsqueeze(0)
+            let mask = try Tensor.ones(z.shape, dtype: .bool, device: z.device)
+            let l = try PRMLoss.v1Meta(stepLogits: z, mask: mask, label: Tensor([chains[i].label]).to(z.device), aggregation: aggregation)
+            total = try total.map { try $0 + l } ?? l
+        }
+        lastTokens = tokens
+        return try total!.sum() / Double(batch.count)
+    }
+}

@@ -1,0 +1,284 @@
+import Foundation
+import Models
+import NN
+import PRM
+import Tokenizers
+import Torch
+
+/// Everything a DreamPRM (v1) run needs; the defaults are METHOD.md §5's v1 column.
+public struct V1TrainingConfiguration: Codable, Equatable {
+    public var trainFile = ""
+    public var metaFile = ""
+    public var outputDirectory = "runs/dreamprm"
+    public var rewardModel = "smollm2-135m-instruct"
+    public var iterations = 10_000
+    public var batchSize = 1
+    public var metaBatchSize = 1
+    public var learningRate = 5e-7
+    public var metaLearningRate = 0.01
+    public var weightDecay = 0.0
+    public var metaWeightDecay = 1e-3
+    public var schedulerStepSize = 5000
+    public var schedulerGamma = 0.5
+    public var unrollSteps = 5
+    public var gradientAccumulation = 1
+    public var saveEveryIterations = 1000
+    public var precision = "fp32"
+    public var device = "cpu"
+    public var seed: UInt64 = 0
+    public var rollback = false
+    public var baseline = false
+    public var hypergradient = "darts"
+    public var headInput = ScalarHeadInput.logits
+    public var scoring = PrefixScoring.sharedPrefix
+    public var aggregation = Aggregation.meanLogOdds
+    public var softLabels = false
+    public var lowerClipNorm: Double?
+    public var upperClipNorm: Double?
+    /// Meta records without steps are an error instead of being skipped and counted.
+    public var strict = false
+
+    public init() {}
+}
+
+/// What a run reports about its data, for `run_report.json` and the terminal.
+public struct V1DataReport: Codable, Equatable {
+    public var trainRecords = 0
+    public var domains: [String] = []
+    public var metaRecords = 0
+    public var metaChainsUsed = 0
+    /// Skipped meta records by reason, with their indices (first 20).
+    public var metaSkipped: [String: Int] = [:]
+    public var metaSkippedExamples: [Int] = []
+    public var recordsWithImages = 0
+}
+
+/// A DreamPRM (v1) training run: reads and checks the data, builds the PRM, runs the bi-level
+/// engine with progress, JSON-lines metrics and atomic checkpoints, and resumes exactly.
+public final class V1Training {
+    public let configuration: V1TrainingConfiguration
+    public let log: (String) -> Void
+
+    public init(_ configuration: V1TrainingConfiguration, log: @escaping (String) -> Void) {
+        self.configuration = configuration
+        self.log = log
+    }
+
+    struct CheckpointMetadata: Codable {
+        var configuration: V1TrainingConfiguration
+        var engine: [String: Int]
+        var lowerPosition: [Int]
+        var metaPosition: [Int]
+        var domainWeights: [String: Double]
+    }
+
+    /// Reads both files; malformed input throws `DataError` before anything is written.
+    public func readData(encoder: PromptEncoder?) throws -> (train: [V1TrainRecord], meta: [(prefixes: [[Int]], label: Bool)], report: V1DataReport) {
+        let c = configuration
+        var report = V1DataReport()
+        let train = try RecordReader.read(URL(fileURLWithPath: c.trainFile), V1TrainRecord.init)
+        guard !train.isEmpty else { throw DataError(file: c.trainFile, message: "no training records") }
+        report.trainRecords = train.count
+        report.domains = Array(Set(train.map(\.dataset))).sorted()
+        var chains: [(prefixes: [[Int]], label: Bool)] = []
+        var index = 0
+        try RecordReader.forEach(in: URL(fileURLWithPath: c.metaFile)) { fields in
+            defer { index += 1 }
+            let record = try V1MetaRecord(fields)
+            if record.imagePath != nil { report.recordsWithImages += 1 }
+            let chain = StepSplitter.v1.split(record.input)
+            guard chain.count > 0 else {
+                if c.strict { throw DataError(file: c.metaFile, record: index, field: "input", message: "has no 'Step N' markers (run without --strict to skip such records)") }
+                report.metaSkipped["no steps (no 'Step N' marker in input)", default: 0] += 1
+                if report.metaSkippedExamples.count < 20 { report.metaSkippedExamples.append(index) }
+                return
+            }
+            let prefixes = encoder.map { e in (0..<chain.count).map { e.encode(chain.prefix(through: $0)) } } ?? []
+            chains.append((prefixes, record.trueFalse))
+        }
+        report.metaRecords = index
+        report.metaChainsUsed = chains.count
+        report.recordsWithImages += train.filter { $0.imagePath != nil }.count
+        guard !chains.isEmpty else { throw DataError(file: c.metaFile, message: "no usable meta chains (\(report.metaSkipped))") }
+        return (train, chains, report)
+    }
+
+    public func run(resume: Bool) throws -> V1DataReport {
+        let c = configuration
+        let out = URL(fileURLWithPath: c.outputDirectory)
+        // Data first: a malformed file stops the run before the model loads or anything is written.
+        _ = try readData(encoder: nil)
+        let device = try Device(parsing: c.device)
+        let dtype: DType
+        switch c.precision {
+        case "fp32", "float32": dtype = .float32
+        case "bf16", "bfloat16": dtype = .bfloat16
+        default: throw EngineError("--precision must be fp32 or bf16, not '\(c.precision)'")
+        }
+        let loaded = try ModelLoader.load(try ModelRegistry.resolve(c.rewardModel))
+        guard let template = loaded.chatTemplate else { throw EngineError("\(loaded.source) has no chat template this build can render") }
+        let encoder = PromptEncoder(tokenizer: loaded.tokenizer, template: template)
+        let (train, chains, report) = try readData(encoder: encoder)
+        if report.recordsWithImages > 0 {
+            log("notice: \(report.recordsWithImages) records name an image; \(c.rewardModel) is a text-only backbone, so images are ignored")
+        }
+        if let skipped = report.metaSkipped.first {
+            log("meta: \(report.metaChainsUsed) of \(report.metaRecords) records used; skipped \(skipped.value): \(skipped.key)")
+        }
+        Runtime.manualSeed(c.seed)
+        try loaded.model.to(device, dtype: dtype)
+        let prm = try ScalarHeadPRM(backbone: loaded.model, input: c.headInput)
+        try prm.head.to(device, dtype: .float32)
+        let lower = V1TrainingProblem(prm: prm, records: train, encoder: encoder, batchSize: c.batchSize, seed: c.seed, softLabels: c.softLabels)
+        let upper = V1MetaProblem(prm: prm, chains: chains, batchSize: c.metaBatchSize, seed: c.seed &+ 1, mode: c.scoring, aggregation: c.aggregation)
+        let weights = try DomainTable(domains: lower.domains)
+        try weights.to(device)
+        let lowerOptimizer = try AdamW(lower.parameters, learningRate: c.learningRate, eps: 1e-6, weightDecay: c.weightDecay)
+        let upperOptimizer = try AdamW(weights.trainableParameters(), learningRate: c.metaLearningRate, weightDecay: c.metaWeightDecay)
+        let engine = try BilevelEngine(
+            lower: lower, upper: upper, weights: weights, lowerOptimizer: lowerOptimizer, upperOptimizer: upperOptimizer,
+            lowerSchedule: .step(stepSize: c.schedulerStepSize, gamma: c.schedulerGamma),
+            configuration: EngineConfiguration(unrollSteps: c.unrollSteps, hypergradient: try HypergradientMethod(name: c.hypergradient),
+                                               rollback: c.rollback, baseline: c.baseline, gradientAccumulation: c.gradientAccumulation,
+                                               lowerClipNorm: c.lowerClipNorm, upperClipNorm: c.upperClipNorm))
+        let state = TrainingState(prm: prm, weights: weights)
+        let optimizers: [String: Optimizer] = ["prm": lowerOptimizer, "weights": upperOptimizer]
+        let checkpointURL = out.appendingPathComponent("checkpoint")
+        let metricsURL = out.appendingPathComponent("metrics.jsonl")
+        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+        if resume {
+            guard FileManager.default.fileExists(atPath: checkpointURL.path) else {
+                throw EngineError("--resume: no checkpoint at \(checkpointURL.path)")
+            }
+            let (_, meta) = try Checkpoint.load(from: checkpointURL, module: state, optimizers: optimizers, metadata: CheckpointMetadata.self)
+            try engine.restore(meta.engine)
+            lower.order.restore(epoch: meta.lowerPosition[0], index: meta.lowerPosition[1])
+            upper.order.restore(epoch: meta.metaPosition[0], index: meta.metaPosition[1])
+            try MetricsLog.truncate(metricsURL, after: engine.iteration)
+            log("resumed from iteration \(engine.iteration)")
+        } else {
+            try? FileManager.default.removeItem(at: metricsURL)
+        }
+        let metrics = try MetricsLog(metricsURL)
+        let progress = Progress(total: c.iterations, start: engine.iteration, log: log)
+
+        func save() throws {
+            let meta = CheckpointMetadata(configuration: c, engine: engine.state, lowerPosition: [lower.order.epoch, lower.order.index],
+                                          metaPosition: [upper.order.epoch, upper.order.index], domainWeights: try weights.snapshot())
+            try Checkpoint.save(to: checkpointURL, step: engine.iteration, module: state, optimizers: optimizers, metadata: meta) { dir in
+                try JSONFile.write(try weights.snapshot(), to: dir.appendingPathComponent("domain_weights.json"))
+            }
+        }
+
+        while engine.iteration < c.iterations {
+            let r = try engine.step()
+            var line: [String: Any] = ["iteration": r.iteration, "lower_loss": r.lowerLoss, "lr": r.lowerLearningRate]
+            if let m = r.metaLoss {
+                line["meta_loss"] = m
+                line["hypergradient_norm"] = r.hypergradientNorm ?? 0
+                line["domain_weights"] = try weights.snapshot()
+                line["meta_tokens"] = upper.lastTokens.processed
+                line["meta_tokens_per_prefix"] = upper.lastTokens.perPrefix
+            }
+            try metrics.append(line)
+            progress.update(r.iteration, lowerLoss: r.lowerLoss, metaLoss: r.metaLoss, weights: c.baseline ? nil : try weights.snapshot())
+            if r.iteration % c.saveEveryIterations == 0 || r.iteration == c.iterations { try save() }
+        }
+        try SafeTensors.write(prm.stateDict(), metadata: ["format": "dreamprm-v1-prm"], to: out.appendingPathComponent("prm.safetensors"))
+        try JSONFile.write(try weights.snapshot(), to: out.appendingPathComponent("domain_weights.json"))
+        var finalReport = report
+        finalReport.domains = lower.domains
+        try JSONFile.write(RunReport(data: finalReport, iterations: engine.iteration, domainWeights: try weights.snapshot(),
+                                     trainTokens: lower.tokenCount, seconds: progress.elapsed), to: out.appendingPathComponent("run_report.json"))
+        return finalReport
+    }
+}
+
+struct RunReport: Codable {
+    var data: V1DataReport
+    var iterations: Int
+    var domainWeights: [String: Double]
+    var trainTokens: Int
+    var seconds: Double
+}
+
+/// The PRM and the data weights as one module, so a checkpoint holds both (`prm.*`, `weights.*`).
+final class TrainingState: Module {
+    let prm: ScalarHeadPRM
+    let weights: DomainTable
+
+    init(prm: ScalarHeadPRM, weights: DomainTable) {
+        self.prm = prm
+        self.weights = weights
+        super.init()
+    }
+}
+
+enum JSONFile {
+    static func write<T: Encodable>(_ value: T, to url: URL) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try AtomicFile.write(try encoder.encode(value), to: url)
+    }
+}
+
+/// Metrics as JSON lines, one object per iteration.
+final class MetricsLog {
+    private let handle: FileHandle
+
+    init(_ url: URL) throws {
+        if !FileManager.default.fileExists(atPath: url.path) { FileManager.default.createFile(atPath: url.path, contents: nil) }
+        handle = try FileHandle(forWritingTo: url)
+        try handle.seekToEnd()
+    }
+
+    deinit { try? handle.close() }
+
+    func append(_ object: [String: Any]) throws {
+        var data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+        data.append(0x0A)
+        try handle.write(contentsOf: data)
+    }
+
+    /// Keeps the lines up to `iteration` (a resumed run rewrites what came after its checkpoint).
+    static func truncate(_ url: URL, after iteration: Int) throws {
+        guard let text = try? String(contentsOf: url, encoding: .utf8) else { return }
+        let kept = text.split(separator: "\n").filter { line in
+            guard let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                  let it = obj["iteration"] as? Int else { return false }
+            return it <= iteration
+        }
+        try AtomicFile.write(Data((kept.joined(separator: "\n") + (kept.isEmpty ? "" : "\n")).utf8), to: url)
+    }
+}
+
+/// A progress line on the terminal: losses, weights, it/s, ETA.
+final class Progress {
+    let total: Int, start: Int
+    let log: (String) -> Void
+    private let began = Date()
+    private var lastPrint = Date.distantPast
+    private var lastMeta: Double?
+
+    init(total: Int, start: Int, log: @escaping (String) -> Void) {
+        self.total = total
+        self.start = start
+        self.log = log
+    }
+
+    var elapsed: Double { Date().timeIntervalSince(began) }
+
+    func update(_ iteration: Int, lowerLoss: Double, metaLoss: Double?, weights: [String: Double]?) {
+        if let metaLoss { lastMeta = metaLoss }
+        guard Date().timeIntervalSince(lastPrint) >= 1 || iteration == total else { return }
+        lastPrint = Date()
+        let rate = Double(iteration - start) / max(elapsed, 1e-9)
+        let eta = rate > 0 ? Double(total - iteration) / rate : 0
+        var parts = ["it \(iteration)/\(total)", String(format: "loss %.4f", lowerLoss)]
+        if let m = lastMeta { parts.append(String(format: "meta %.4f", m)) }
+        if let w = weights { parts.append("w " + w.sorted { $0.key < $1.key }.map { "\($0.key)=\(String(format: "%.2f", $0.value))" }.joined(separator: " ")) }
+        parts.append(String(format: "%.2f it/s", rate))
+        parts.append(String(format: "ETA %02d:%02d", Int(eta) / 60, Int(eta) % 60))
+        log(parts.joined(separator: " | "))
+    }
+}

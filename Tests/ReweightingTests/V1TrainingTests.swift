@@ -1,0 +1,145 @@
+import Foundation
+import Models
+import NN
+import PRM
+import Reweighting
+import TestSupport
+import Torch
+import XCTest
+
+/// The v1 training pipeline end to end on a tiny random Qwen2 backbone with the tiny
+/// byte-level tokenizer (both made here), so runs take seconds.
+final class V1TrainingTests: XCTestCase {
+    private var dir: URL!
+
+    override func setUpWithError() throws {
+        Runtime.threadCount = 1
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("v1train-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        try makeBackbone(at: dir.appendingPathComponent("backbone"))
+        try writeData()
+    }
+
+    override func tearDown() { try? FileManager.default.removeItem(at: dir) }
+
+    private func makeBackbone(at url: URL) throws {
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        let tokenizers = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../TokenizersTests/Fixtures/tiny-bpe").standardized
+        let tokenizerJSON = try Data(contentsOf: tokenizers.appendingPathComponent("tokenizer.json"))
+        try tokenizerJSON.write(to: url.appendingPathComponent("tokenizer.json"))
+        let config = #"{"bos_token": "<|im_start|>", "eos_token": "<|im_end|>", "pad_token": "<|endoftext|>", "chat_template": "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}"}"#
+        try Data(config.utf8).write(to: url.appendingPathComponent("tokenizer_config.json"))
+        let modelConfig = #"{"model_type": "qwen2", "vocab_size": 700, "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2, "max_position_embeddings": 512, "rms_norm_eps": 1e-6, "rope_theta": 10000.0, "tie_word_embeddings": true}"#
+        try Data(modelConfig.utf8).write(to: url.appendingPathComponent("config.json"))
+        Runtime.manualSeed(5)
+        let model = try CausalLM(DecoderConfig(configJSON: url.appendingPathComponent("config.json")))
+        try SafeTensors.write(model.stateDict(), to: url.appendingPathComponent("model.safetensors"))
+    }
+
+    private func writeData() throws {
+        var train: [String] = [], meta: [String] = []
+        for (d, domain) in ["a", "b", "c"].enumerated() {
+            for i in 0..<5 {
+                train.append(#"{"input": "Question: what is \#(i) + \#(d)?", "add": "Step 1: add them.\n\nStep 2: the sum is \#(i + d).", "dataset": "\#(domain)", "accuracy": \#(Double((i + d) % 3) / 2)}"#)
+            }
+        }
+        for i in 0..<4 {
+            meta.append(#"{"id": \#(i), "true_false": \#(i % 2 == 0), "input": "Question: \#(i) + 1?\n\nStep 1: add.\n\nStep 2: \#(i + 1).\n\nFinal answer: \#(i + 1)"}"#)
+        }
+        meta.append(#"{"id": 9, "true_false": true, "input": "Question without any steps"}"#)
+        try "[\(train.joined(separator: ","))]".write(to: dir.appendingPathComponent("train.json"), atomically: true, encoding: .utf8)
+        try meta.joined(separator: "\n").write(to: dir.appendingPathComponent("meta.jsonl"), atomically: true, encoding: .utf8)
+    }
+
+    private func configuration(iterations: Int, output: String = "run") -> V1TrainingConfiguration {
+        var c = V1TrainingConfiguration()
+        c.trainFile = dir.appendingPathComponent("train.json").path
+        c.metaFile = dir.appendingPathComponent("meta.jsonl").path
+        c.outputDirectory = dir.appendingPathComponent(output).path
+        c.rewardModel = dir.appendingPathComponent("backbone").path
+        c.iterations = iterations
+        c.batchSize = 2
+        c.learningRate = 1e-3
+        c.metaLearningRate = 0.05
+        c.unrollSteps = 2
+        c.saveEveryIterations = 4
+        c.seed = 3
+        return c
+    }
+
+    private func finalPRM(_ output: String) throws -> [String: [Double]] {
+        let file = try SafeTensorsFile(dir.appendingPathComponent("\(output)/prm.safetensors"))
+        return try Dictionary(uniqueKeysWithValues: file.names.map { ($0, try file.tensor($0).doubles()) })
+    }
+
+    func testResumedRunEndsWithTheParametersOfAnUninterruptedRun() throws {
+        _ = try V1Training(configuration(iterations: 8, output: "whole"), log: { _ in }).run(resume: false)
+        _ = try V1Training(configuration(iterations: 4, output: "split"), log: { _ in }).run(resume: false)
+        var messages: [String] = []
+        _ = try V1Training(configuration(iterations: 8, output: "split"), log: { messages.append($0) }).run(resume: true)
+        XCTAssertTrue(messages.contains("resumed from iteration 4"), "\(messages)")
+        let whole = try finalPRM("whole"), split = try finalPRM("split")
+        XCTAssertEqual(Set(whole.keys), Set(split.keys))
+        for (k, v) in whole { XCTAssertEqual(split[k], v, k) }
+        let weights = { (o: String) in try JSONDecoder().decode([String: Double].self, from: Data(contentsOf: self.dir.appendingPathComponent("\(o)/domain_weights.json"))) }
+        XCTAssertEqual(try weights("split"), try weights("whole"))
+        let lines = try String(contentsOf: dir.appendingPathComponent("split/metrics.jsonl"), encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(lines.count, 8, "one metrics line per iteration, none duplicated by the resume")
+    }
+
+    func testRunReportCountsSkippedMetaRecordsAndBaselineKeepsWeights() throws {
+        var c = configuration(iterations: 4)
+        c.baseline = true
+        let report = try V1Training(c, log: { _ in }).run(resume: false)
+        XCTAssertEqual(report.metaRecords, 5)
+        XCTAssertEqual(report.metaChainsUsed, 4)
+        XCTAssertEqual(report.metaSkipped.values.reduce(0, +), 1)
+        XCTAssertEqual(report.metaSkippedExamples, [4])
+        let w = try JSONDecoder().decode([String: Double].self, from: Data(contentsOf: dir.appendingPathComponent("run/domain_weights.json")))
+        XCTAssertEqual(w, ["a": 1, "b": 1, "c": 1])
+        let saved = try SafeTensorsFile(dir.appendingPathComponent("run/checkpoint/model.safetensors"))
+        XCTAssertTrue(saved.names.contains("prm.prm_head.weight") && saved.names.contains("weights.raw"))
+    }
+
+    func testBadInputGivesItsOwnErrorAndDamagesNothingWritten() throws {
+        _ = try V1Training(configuration(iterations: 4), log: { _ in }).run(resume: false)
+        let prm = try Data(contentsOf: dir.appendingPathComponent("run/prm.safetensors"))
+        let meta = try Data(contentsOf: dir.appendingPathComponent("run/checkpoint/meta.json"))
+        let good = try String(contentsOf: dir.appendingPathComponent("train.json"), encoding: .utf8)
+        let cases: [(String, String, String)] = [
+            ("train.json", "[{\"input\": ", "malformed JSON"),
+            ("train.json", #"[{"input": "q", "add": "Step 1: x", "accuracy": 0.5}]"#, "record 0: field 'dataset': missing"),
+            ("train.json", #"[{"input": "q", "add": "Step 1: x", "dataset": "a", "accuracy": 2}]"#, "field 'accuracy': 2.0 is outside [0, 1]"),
+            ("meta.jsonl", "{\"true_false\": true, \"input\": \"Step 1: x\"}\nnot json\n", "record 1: malformed JSON line"),
+            ("meta.jsonl", #"{"input": "Step 1: x"}"#, "field 'true_false': missing"),
+        ]
+        for (file, content, fragment) in cases {
+            try good.write(to: dir.appendingPathComponent("train.json"), atomically: true, encoding: .utf8)
+            try writeData()
+            try content.write(to: dir.appendingPathComponent(file), atomically: true, encoding: .utf8)
+            XCTAssertThrowsError(try V1Training(configuration(iterations: 4), log: { _ in }).run(resume: false)) { error in
+                XCTAssertTrue(error is DataError, "\(error)")
+                XCTAssertTrue("\(error)".contains(file) && "\(error)".contains(fragment), "\(error)")
+            }
+        }
+        try writeData()
+        var strict = configuration(iterations: 4)
+        strict.strict = true
+        XCTAssertThrowsError(try V1Training(strict, log: { _ in }).run(resume: false)) {
+            XCTAssertTrue("\($0)".contains("record 4: field 'input': has no 'Step N' markers"), "\($0)")
+        }
+        XCTAssertEqual(try Data(contentsOf: dir.appendingPathComponent("run/prm.safetensors")), prm)
+        XCTAssertEqual(try Data(contentsOf: dir.appendingPathComponent("run/checkpoint/meta.json")), meta)
+    }
+
+    func testReleasedV1MetaFileReportsItsSkippedRecords() throws {
+        guard let shared = sharedDirectory() else { throw XCTSkip("../shared is absent") }
+        var c = configuration(iterations: 1)
+        c.metaFile = shared.appendingPathComponent("data/dreamprm-release/dreamprm_v1_meta.json").path
+        let (_, chains, report) = try V1Training(c, log: { _ in }).readData(encoder: nil)
+        XCTAssertEqual(report.metaRecords, 500)
+        XCTAssertEqual(report.metaSkipped, ["no steps (no 'Step N' marker in input)": 372])
+        XCTAssertEqual(chains.count, 128)
+        XCTAssertEqual(report.recordsWithImages, 500, "every released record names an image")
+    }
+}
