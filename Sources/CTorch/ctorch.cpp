@@ -403,6 +403,8 @@ ct_tensor ct_cumsum(ct_tensor a, int64_t dim) { return make([&] { return at::cum
 
 // ---- linear algebra and NN functions
 ct_tensor ct_matmul(ct_tensor a, ct_tensor b) { return make([&] { return at::matmul(a->t, b->t); }); }
+ct_tensor ct_dot(ct_tensor a, ct_tensor b) { return make([&] { return at::dot(a->t.reshape(-1), b->t.reshape(-1)); }); }
+ct_tensor ct_add_scaled(ct_tensor a, ct_tensor b, double alpha) { return make([&] { return at::add(a->t, b->t, alpha); }); }
 ct_tensor ct_bmm(ct_tensor a, ct_tensor b) { return make([&] { return at::bmm(a->t, b->t); }); }
 ct_tensor ct_linear(ct_tensor x, ct_tensor w, ct_tensor b) { return make([&] { return at::linear(x->t, w->t, opt(b)); }); }
 ct_tensor ct_softmax(ct_tensor a, int64_t dim) { return make([&] { return at::softmax(a->t, dim); }); }
@@ -514,6 +516,18 @@ int ct_lerp_(ct_tensor a, ct_tensor end, double weight) { return status([&] { a-
 int ct_sqrt_(ct_tensor a) { return status([&] { a->t.sqrt_(); }); }
 int ct_zero_(ct_tensor a) { return status([&] { a->t.zero_(); }); }
 int ct_fill_(ct_tensor a, double value) { return status([&] { a->t.fill_(value); }); }
+
+// ---- optimisers
+int ct_fused_adamw_(const ct_tensor *params, const ct_tensor *grads, const ct_tensor *exp_avgs, const ct_tensor *exp_avg_sqs,
+                    const ct_tensor *max_exp_avg_sqs, const ct_tensor *steps, int n, double lr, double beta1, double beta2,
+                    double weight_decay, double eps, int amsgrad) {
+  return status([&] {
+    auto p = unwrap(params, n), g = unwrap(grads, n), m = unwrap(exp_avgs, n), v = unwrap(exp_avg_sqs, n), s = unwrap(steps, n);
+    std::vector<at::Tensor> mx = amsgrad ? unwrap(max_exp_avg_sqs, n) : std::vector<at::Tensor>{};
+    at::_foreach_add_(s, 1);
+    at::_fused_adamw_(p, g, m, v, mx, s, lr, beta1, beta2, weight_decay, eps, amsgrad != 0, /*maximize=*/false);
+  });
+}
 
 // ---- autograd
 int ct_set_requires_grad(ct_tensor a, int flag) { return status([&] { a->t.set_requires_grad(flag != 0); }); }

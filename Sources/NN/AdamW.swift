@@ -11,6 +11,8 @@ public final class AdamW: Optimizer {
     private var expAvg: [Tensor?]
     private var expAvgSq: [Tensor?]
     private var maxExpAvgSq: [Tensor?]
+    /// The fused kernel's float step counters (mirrors `steps`).
+    private var stepCounters: [Tensor?]
     private let master: MasterWeights
 
     /// `masterWeights`: keep float32 copies of bf16/f16 parameters (on by default).
@@ -26,33 +28,28 @@ public final class AdamW: Optimizer {
         expAvg = Array(repeating: nil, count: parameters.count)
         expAvgSq = expAvg
         maxExpAvgSq = expAvg
+        stepCounters = expAvg
         master = try MasterWeights(parameters, enabled: masterWeights)
     }
 
+    /// One step with ATen's fused AdamW kernel (the formula of `torch.optim.AdamW`, one pass
+    /// per tensor instead of eight, and no temporaries).
     public func step() throws {
-        try master.update(parameters) { i, param, grad in
-            if expAvg[i] == nil {
+        try Autograd.noGrad {
+            let items = try master.targets(parameters)
+            for (i, param, _) in items where expAvg[i] == nil {
                 expAvg[i] = try Tensor.zeros(like: param)
                 expAvgSq[i] = try Tensor.zeros(like: param)
                 if amsgrad { maxExpAvgSq[i] = try Tensor.zeros(like: param) }
+                stepCounters[i] = try Tensor.zeros([], dtype: .float32, device: param.device)
             }
-            let m = expAvg[i]!, v = expAvgSq[i]!
-            steps[i] += 1
-            if weightDecay != 0 { try param.mul_(1 - learningRate * weightDecay) }
-            try m.lerp_(grad, weight: 1 - beta1)
-            try v.mul_(beta2)
-            try v.addcmul_(grad, grad, value: 1 - beta2)
-            let step = Double(steps[i])
-            let stepSize = learningRate / (1 - Foundation.pow(beta1, step))
-            let correction2Sqrt = (1 - Foundation.pow(beta2, step)).squareRoot()
-            var second = v
-            if amsgrad {
-                try maxExpAvgSq[i]!.maximum_(v)
-                second = maxExpAvgSq[i]!
-            }
-            let denom = try second.sqrt() / correction2Sqrt
-            try denom.add_(eps)
-            try param.addcdiv_(m, denom, value: -stepSize)
+            try FusedOptimizers.adamw(parameters: items.map(\.target), gradients: items.map(\.grad),
+                                      expAvg: items.map { expAvg[$0.index]! }, expAvgSq: items.map { expAvgSq[$0.index]! },
+                                      maxExpAvgSq: amsgrad ? items.map { maxExpAvgSq[$0.index]! } : nil,
+                                      steps: items.map { stepCounters[$0.index]! }, learningRate: learningRate,
+                                      beta1: beta1, beta2: beta2, weightDecay: weightDecay, eps: eps)
+            for item in items { steps[item.index] += 1 }
+            try master.writeBack(parameters, items.map(\.index))
         }
     }
 
@@ -72,6 +69,7 @@ public final class AdamW: Optimizer {
         for i in parameters.indices {
             steps[i] = try required(state, "\(i).step").itemInt()
             guard steps[i] > 0 else { continue }
+            stepCounters[i] = try Tensor.full([], Double(steps[i]), device: parameters[i].device)
             expAvg[i] = try required(state, "\(i).exp_avg").clone()
             expAvgSq[i] = try required(state, "\(i).exp_avg_sq").clone()
             if amsgrad { maxExpAvgSq[i] = try required(state, "\(i).max_exp_avg_sq").clone() }

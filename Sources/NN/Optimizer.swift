@@ -36,20 +36,27 @@ struct MasterWeights {
         }
     }
 
-    /// Runs one update per parameter that has a gradient, outside the graph: `update` gets the
-    /// index, the tensor to change (the master where there is one) and the gradient in its
-    /// dtype; the result is written back to low-precision parameters.
+    /// The parameters that have a gradient: index, the tensor to change (the master where
+    /// there is one) and the gradient in its dtype.
+    func targets(_ parameters: [Tensor]) throws -> [(index: Int, target: Tensor, grad: Tensor)] {
+        try parameters.enumerated().compactMap { i, p in
+            guard let grad = p.grad else { return nil }
+            if let m = masters[i] { return (i, m, try grad.to(.float32)) }
+            return (i, p, grad)
+        }
+    }
+
+    /// Writes updated masters back to their low-precision parameters.
+    func writeBack(_ parameters: [Tensor], _ indices: [Int]) throws {
+        for i in indices { if let m = masters[i] { try parameters[i].copy_(m) } }
+    }
+
+    /// Runs one update per parameter that has a gradient, outside the graph.
     func update(_ parameters: [Tensor], _ update: (Int, Tensor, Tensor) throws -> Void) throws {
         try Autograd.noGrad {
-            for (i, p) in parameters.enumerated() {
-                guard let grad = p.grad else { continue }
-                if let m = masters[i] {
-                    try update(i, m, try grad.to(.float32))
-                    try p.copy_(m)
-                } else {
-                    try update(i, p, grad)
-                }
-            }
+            let items = try targets(parameters)
+            for item in items { try update(item.index, item.target, item.grad) }
+            try writeBack(parameters, items.map(\.index))
         }
     }
 

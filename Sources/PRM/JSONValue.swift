@@ -70,6 +70,11 @@ public struct RecordFields {
         self.index = index
     }
 
+    /// One record from JSON text (for records built in code, e.g. benchmarks).
+    public static func parse(_ json: String, file: String = "<inline>") throws -> RecordFields {
+        try RecordFields(try JSONDecoder().decode(JSONValue.self, from: Data(json.utf8)), file: file, index: 0)
+    }
+
     func error(_ field: String, _ message: String) -> DataError { DataError(file: file, record: index, field: field, message: message) }
 
     func has(_ key: String) -> Bool {

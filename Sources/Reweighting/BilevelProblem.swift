@@ -19,8 +19,9 @@ public protocol UpperProblem: AnyObject {
 
 // Small vector algebra over parameter lists.
 enum ParameterVector {
+    /// Σ ⟨a_i, b_i⟩, each term in the tensors' own dtype (no full-size copies), summed in Double.
     static func dot(_ a: [Tensor], _ b: [Tensor]) throws -> Double {
-        try zip(a, b).reduce(0) { $0 + (try ($1.0.to(.float64) * $1.1.to(.float64)).sum().item()) }
+        try zip(a, b).reduce(0) { $0 + (try $1.0.dot($1.1.to($1.0.dtype)).item()) }
     }
 
     static func norm(_ a: [Tensor]) throws -> Double { try dot(a, a).squareRoot() }

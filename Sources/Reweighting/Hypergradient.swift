@@ -70,7 +70,7 @@ extension HypergradientMethod {
             let base = lowPrecision ? try originals.map { try $0.to(.float32) } : originals
             defer { for (p, o) in zip(c.theta, originals) { try? p.setData(o) } }
             func lossesAt(_ alpha: Double) throws -> (Tensor, Tensor) {
-                for (p, (b, d)) in zip(c.theta, zip(base, v)) { try p.setData(try b + d.to(b.dtype) * alpha) }
+                for (p, (b, d)) in zip(c.theta, zip(base, v)) { try p.setData(try b.adding(d.to(b.dtype), alpha: alpha)) }
                 return try Autograd.noGrad { try c.lowerLosses() }
             }
             let (plus, keys) = try lossesAt(eps)

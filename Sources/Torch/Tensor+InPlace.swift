@@ -52,3 +52,21 @@ extension Tensor {
     public func zero_() throws { try check(ct_zero_(handle), "Tensor.zero_") }
     public func fill_(_ value: Double) throws { try check(ct_fill_(handle, value), "Tensor.fill_") }
 }
+
+/// Fused optimiser kernels of ATen.
+public enum FusedOptimizers {
+    /// One AdamW step over matching lists (`torch.optim.AdamW(fused=True)`): advances each
+    /// float step counter by one, then updates parameters and moments in one pass each.
+    public static func adamw(parameters: [Tensor], gradients: [Tensor], expAvg: [Tensor], expAvgSq: [Tensor], maxExpAvgSq: [Tensor]?,
+                             steps: [Tensor], learningRate: Double, beta1: Double, beta2: Double, weightDecay: Double, eps: Double) throws {
+        let n = parameters.count
+        guard n > 0 else { return }
+        func handles(_ ts: [Tensor]) -> [ct_tensor?] { ts.map { $0.handle } }
+        let p = handles(parameters), g = handles(gradients), m = handles(expAvg), v = handles(expAvgSq), s = handles(steps)
+        let mx = maxExpAvgSq.map(handles)
+        let status = mx.map { mx in
+            ct_fused_adamw_(p, g, m, v, mx, s, Int32(n), learningRate, beta1, beta2, weightDecay, eps, 1)
+        } ?? ct_fused_adamw_(p, g, m, v, nil, s, Int32(n), learningRate, beta1, beta2, weightDecay, eps, 0)
+        try check(status, "FusedOptimizers.adamw")
+    }
+}

@@ -13,6 +13,16 @@ extension Tensor {
         try check(ct_matmul(handle, other.handle), "Tensor.matmul(\(shape), \(other.shape))")
     }
 
+    /// The inner product of the two tensors' elements (flattened; same count and dtype).
+    public func dot(_ other: Tensor) throws -> Tensor {
+        try check(ct_dot(handle, other.handle), "Tensor.dot(\(shape), \(other.shape))")
+    }
+
+    /// self + alpha · other in one pass.
+    public func adding(_ other: Tensor, alpha: Double) throws -> Tensor {
+        try check(ct_add_scaled(handle, other.handle, alpha), "Tensor.adding(alpha:)")
+    }
+
     /// Batched matrix product of [B, n, m] and [B, m, p].
     public func bmm(_ other: Tensor) throws -> Tensor {
         try check(ct_bmm(handle, other.handle), "Tensor.bmm(\(shape), \(other.shape))")

@@ -97,6 +97,8 @@ ct_tensor ct_cumsum(ct_tensor a, int64_t dim);
 
 // ---- linear algebra and NN functions
 ct_tensor ct_matmul(ct_tensor a, ct_tensor b);
+ct_tensor ct_dot(ct_tensor a, ct_tensor b);                     // of the flattened tensors
+ct_tensor ct_add_scaled(ct_tensor a, ct_tensor b, double alpha); // a + alpha * b
 ct_tensor ct_bmm(ct_tensor a, ct_tensor b);
 ct_tensor ct_linear(ct_tensor x, ct_tensor w, ct_tensor b /* nullable */);
 ct_tensor ct_softmax(ct_tensor a, int64_t dim);
@@ -151,6 +153,11 @@ int ct_lerp_(ct_tensor a, ct_tensor end, double weight);
 int ct_sqrt_(ct_tensor a);
 int ct_zero_(ct_tensor a);
 int ct_fill_(ct_tensor a, double value);
+
+// ---- optimisers: ATen's fused AdamW over n tensors (steps are float scalars, advanced by 1 first)
+int ct_fused_adamw_(const ct_tensor *params, const ct_tensor *grads, const ct_tensor *exp_avgs, const ct_tensor *exp_avg_sqs,
+                    const ct_tensor *max_exp_avg_sqs /* NULL unless amsgrad */, const ct_tensor *steps, int n, double lr,
+                    double beta1, double beta2, double weight_decay, double eps, int amsgrad);
 
 // ---- autograd
 int ct_set_requires_grad(ct_tensor a, int flag);

@@ -1,0 +1,111 @@
+import ArgumentParser
+import Foundation
+import Models
+import NN
+import PRM
+import Reweighting
+import Torch
+
+/// One DreamPRM v1 unroll window (5 lower steps + 1 darts upper step) on SmolLM2, beside the
+/// Python reference of `shared/bench/ref` run in the same invocation.
+struct WindowBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "window",
+        abstract: "Time one bi-level unroll window on SmolLM2-135M beside the PyTorch reference (JSON)."
+    )
+
+    @OptionGroup var runtime: RuntimeOptions
+
+    @Option(help: "Timed windows (the median is reported) after one warm-up.")
+    var reps = 3
+
+    @Option(help: "Meta chains: shared-prefix (default) or per-prefix.")
+    var scoring = "shared-prefix"
+
+    @Option(help: "The reference script; skipped when absent.")
+    var reference = "../shared/bench/ref/dreamprm_ref_bench.py"
+
+    /// The reference's synthetic word problem (same template and sizes; our own random numbers).
+    static func problem(_ seed: UInt64) -> (question: String, steps: [String]) {
+        var state = seed &* 0x9E37_79B9_7F4A_7C15 &+ 1
+        func pick(_ range: ClosedRange<Int>) -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return range.lowerBound + Int((state >> 33) % UInt64(range.count))
+        }
+        let a = 4 * pick(3...12), b = 5 * pick(2...9), c = [10, 20, 25, 50][pick(0...3)], d = pick(2...9), e = pick(1...9), f = pick(3...12)
+        let ab = a * b, sold = ab * c / 100, inc = sold * d, tot = inc * f, st = ab - sold - e, stt = st * f
+        let q = "A farmer has \(a) trees that each give \(b) apples a week. He sells \(c)% of the apples for $\(d) each, gives away \(e) apples a week and stores the rest. How much does he earn in \(f) weeks, and how many apples does he store?"
+        return (q, [
+            "Step 1: First find the weekly harvest. There are \(a) trees and each gives \(b) apples a week, so the farm produces \(a) * \(b) = \(ab) apples every week.",
+            "Step 2: Next find the apples sold each week. He sells \(c)% of the \(ab) apples, which is \(ab) * \(c) / 100 = \(sold) apples per week.",
+            "Step 3: The weekly income is the number of apples sold times the price of one apple, so he earns \(sold) * \(d) = \(inc) dollars every week.",
+            "Step 4: Over \(f) weeks he earns \(inc) * \(f) = \(tot) dollars. Each week he stores the apples not sold or given away: \(ab) - \(sold) - \(e) = \(st).",
+            "Step 5: In \(f) weeks he stores \(st) * \(f) = \(stt) apples. So the answer is that he earns \(tot) dollars and stores \(stt) apples.",
+        ])
+    }
+
+    func run() throws {
+        let threads = runtime.threads ?? 1
+        Runtime.threadCount = threads
+        guard let mode = PrefixScoring(rawValue: scoring) else { throw ValidationError("--scoring: per-prefix or shared-prefix") }
+        let url = try ModelRegistry.resolve("smollm2-135m-instruct")
+        let loaded = try ModelLoader.load(url)
+        let encoder = PromptEncoder(tokenizer: loaded.tokenizer, template: loaded.chatTemplate ?? .smolLM2)
+        Runtime.manualSeed(0)
+        let prm = try ScalarHeadPRM(backbone: loaded.model)
+        // Training records: question + 3 steps, four domains, as the reference's.
+        let domains = ["d0", "d1", "d2", "d3"]
+        let train = try (0..<20).map { i -> V1TrainRecord in
+            let p = Self.problem(UInt64(100 + i))
+            let object: [String: Any] = ["input": p.question, "add": p.steps.prefix(3).joined(separator: "\n\n"),
+                                         "dataset": domains[i % 4], "accuracy": Double(i % 5) / 4]
+            return try V1TrainRecord(RecordFields.parse(String(decoding: try JSONSerialization.data(withJSONObject: object), as: UTF8.self)))
+        }
+        let metaProblem = Self.problem(7)
+        let chain = (1...5).map { k in encoder.encode(metaProblem.question + "\n\n" + metaProblem.steps.prefix(k).joined(separator: "\n\n")) }
+
+        func engine(baseline: Bool) throws -> BilevelEngine<V1TrainingProblem, V1MetaProblem> {
+            let lower = V1TrainingProblem(prm: prm, records: train, encoder: encoder, batchSize: 1, seed: 0)
+            let upper = V1MetaProblem(prm: prm, chains: [(chain, true)], batchSize: 1, seed: 1, mode: mode, aggregation: .meanLogOdds)
+            let weights = try DomainTable(domains: lower.domains)
+            // AdamW with PyTorch's default weight decay, as the reference constructs it.
+            return try BilevelEngine(lower: lower, upper: upper, weights: weights,
+                                     lowerOptimizer: AdamW(lower.parameters, learningRate: 5e-7, weightDecay: 0.01),
+                                     upperOptimizer: AdamW(weights.trainableParameters(), learningRate: 0.01, weightDecay: 1e-3),
+                                     configuration: EngineConfiguration(unrollSteps: 5, hypergradient: .darts(radius: 0.01), baseline: baseline))
+        }
+        func median(_ xs: [Double]) -> Double { xs.sorted()[xs.count / 2] }
+        func timeWindows(_ e: BilevelEngine<V1TrainingProblem, V1MetaProblem>) throws -> [Double] {
+            for _ in 0..<5 { try e.step() }  // warm-up window
+            return try (0..<reps).map { _ in
+                let start = DispatchTime.now().uptimeNanoseconds
+                for _ in 0..<5 { try e.step() }
+                return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            }
+        }
+        let window = median(try timeWindows(engine(baseline: false)))
+        let plain = median(try timeWindows(engine(baseline: true)))
+        var report: [String: Any] = [
+            "threads": threads, "scoring": mode.rawValue,
+            "tokens": ["train_records": train.prefix(5).map { encoder.encode($0.prompt).count }, "meta_chain_prefixes": chain.map(\.count)],
+            "swift_window_s": window, "swift_5_lower_s": plain, "swift_window_over_5_lower": window / plain,
+        ]
+        if FileManager.default.fileExists(atPath: reference) {
+            FileHandle.standardError.write(Data("running the reference (\(reference), \(threads) thread(s))…\n".utf8))
+            if let ref = PythonReference.run(script: reference, arguments: [url.deletingLastPathComponent().path, "--gguf-file", url.lastPathComponent,
+                                                                              "--model-name", "SmolLM2-135M-Instruct", "--threads", "\(threads)",
+                                                                              "--reps", "\(reps)", "--blo-reps", "\(reps)"]),
+               let results = (ref["results"] as? [String: Any])?["\(threads)"] as? [String: Any],
+               let blo = (results["blo_iteration"] as? [String: Any])?["median_s"] as? Double {
+                report["reference_window_s"] = blo
+                report["reference_window_over_5_lower"] = results["blo_over_5_lower"]
+                report["reference_tokens"] = ref["tokens"]
+                report["window_ratio_swift_over_reference"] = window / blo  // goal ≤ 0.5
+            } else {
+                report["note"] = "the reference did not run (needs python3 with torch, transformers, gguf, accelerate)"
+            }
+        }
+        let data = try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys, .prettyPrinted])
+        print(String(decoding: data, as: UTF8.self))
+    }
+}
