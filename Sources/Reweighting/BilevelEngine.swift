@@ -37,6 +37,8 @@ public struct IterationReport: Sendable {
     public var metaLoss: Double?
     public var hypergradientNorm: Double?
     public var lowerLearningRate: Double
+    /// Seconds spent in the upper step's phases: meta loss and v = ∇θ L_meta, hypergradient, update.
+    public var upperPhaseSeconds: [String: Double] = [:]
 }
 
 /// Runs the bi-level loop: lower steps on weighted training data, and every `unrollSteps`
@@ -99,7 +101,7 @@ public final class BilevelEngine<Lower: LowerProblem, Upper: UpperProblem> {
         let rate = lowerOptimizer.learningRate
         var report = IterationReport(iteration: iteration, lowerLoss: try lowerStep(), lowerLearningRate: rate)
         if !configuration.baseline && iteration % configuration.unrollSteps == 0 {
-            (report.metaLoss, report.hypergradientNorm) = try upperStep()
+            (report.metaLoss, report.hypergradientNorm, report.upperPhaseSeconds) = try upperStep()
             if configuration.rollback, let start = windowStart, let batch = lastBatch {
                 try ParameterVector.copy(start.theta, into: lower.parameters)
                 try lowerOptimizer.load(stateDict: start.optimizer)
@@ -137,12 +139,20 @@ public final class BilevelEngine<Lower: LowerProblem, Upper: UpperProblem> {
         return total / Double(batches.count)
     }
 
-    private func upperStep() throws -> (Double, Double) {
+    private func upperStep() throws -> (Double, Double, [String: Double]) {
         guard let batch = lastBatch else { throw EngineError("upper step before any lower step") }
+        var clock = DispatchTime.now().uptimeNanoseconds
+        var phases: [String: Double] = [:]
+        func lap(_ name: String) {
+            let now = DispatchTime.now().uptimeNanoseconds
+            phases[name] = Double(now - clock) / 1e9
+            clock = now
+        }
         let metaLoss = try upper.loss(upper.nextBatch())
         let metaValue = try metaLoss.item()
         guard metaValue.isFinite else { throw EngineError("meta loss is \(metaValue) at iteration \(iteration)") }
         let v = try ParameterVector.gradients(metaLoss, lower.parameters)
+        lap("meta_loss_and_v")
         let lambda = weights.trainableParameters()
         let g: [Tensor]
         if configuration.hypergradient == .reverse {
@@ -153,13 +163,15 @@ public final class BilevelEngine<Lower: LowerProblem, Upper: UpperProblem> {
                                                weightedLoss: { try self.weightedLoss($0, $1, detachWeights: false) })
             g = try configuration.hypergradient.compute(v: v, context)
         }
+        lap("hypergradient")
         for (p, grad) in zip(lambda, g) { try p.setGrad(grad.to(p.dtype)) }
         let norm = try ParameterVector.norm(g)
         if let clip = configuration.upperClipNorm { try GradientClipping.clipGradNorm(lambda, maxNorm: clip) }
         try upperOptimizer.step()
         try upperOptimizer.zeroGrad()
         upperScheduler.step()
-        return (metaValue, norm)
+        lap("update")
+        return (metaValue, norm, phases)
     }
 
     /// Exact hypergradient through the window's SGD steps θ_{t+1} = θ_t − η_t ∇θ L_tr(θ_t, λ):

@@ -179,6 +179,7 @@ public final class V1Training {
                 line["domain_weights"] = try weights.snapshot()
                 line["meta_tokens"] = upper.lastTokens.processed
                 line["meta_tokens_per_prefix"] = upper.lastTokens.perPrefix
+                line["upper_phase_seconds"] = r.upperPhaseSeconds
             }
             try metrics.append(line)
             progress.update(r.iteration, lowerLoss: r.lowerLoss, metaLoss: r.metaLoss, weights: c.baseline ? nil : try weights.snapshot())

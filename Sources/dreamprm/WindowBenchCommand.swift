@@ -75,11 +75,15 @@ struct WindowBench: ParsableCommand {
                                      configuration: EngineConfiguration(unrollSteps: 5, hypergradient: .darts(radius: 0.01), baseline: baseline))
         }
         func median(_ xs: [Double]) -> Double { xs.sorted()[xs.count / 2] }
+        var phases: [String: Double] = [:]
         func timeWindows(_ e: BilevelEngine<V1TrainingProblem, V1MetaProblem>) throws -> [Double] {
             for _ in 0..<5 { try e.step() }  // warm-up window
             return try (0..<reps).map { _ in
                 let start = DispatchTime.now().uptimeNanoseconds
-                for _ in 0..<5 { try e.step() }
+                for _ in 0..<5 {
+                    let r = try e.step()
+                    if !r.upperPhaseSeconds.isEmpty { phases = r.upperPhaseSeconds }
+                }
                 return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             }
         }
@@ -89,6 +93,7 @@ struct WindowBench: ParsableCommand {
             "threads": threads, "scoring": mode.rawValue,
             "tokens": ["train_records": train.prefix(5).map { encoder.encode($0.prompt).count }, "meta_chain_prefixes": chain.map(\.count)],
             "swift_window_s": window, "swift_5_lower_s": plain, "swift_window_over_5_lower": window / plain,
+            "swift_upper_phase_seconds": phases,
         ]
         if FileManager.default.fileExists(atPath: reference) {
             FileHandle.standardError.write(Data("running the reference (\(reference), \(threads) thread(s))…\n".utf8))

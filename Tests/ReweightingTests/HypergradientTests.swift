@@ -147,6 +147,33 @@ final class HypergradientTests: XCTestCase {
         XCTAssertEqual(try p.theta.doubles(), before, "θ restored exactly")
     }
 
+    /// bf16 weights of 1.0: εv ≈ 6e-4 per weight is far below bf16's spacing there (2⁻⁷), so a
+    /// perturbation applied in bf16 would round away and give g = 0. Done on float32 copies it
+    /// must give the mixed derivative −(2/N) Σ_{i∈k} r_i (x_i·v).
+    func testDartsSurvivesBFloat16Weights() throws {
+        let n = 256, samples = 8
+        var g = SplitMix(seed: 21)
+        let x = (0..<samples).map { _ in (0..<n).map { _ in g.normal() / 16 } }
+        let y = (0..<samples).map { _ in g.normal() }
+        let keys = (0..<samples).map { Int64($0 % 2) }
+        let theta = try Tensor.ones([n], dtype: .bfloat16).requiringGrad()
+        let X = try Tensor(x.flatMap { $0.map(Float.init) }, shape: [samples, n])
+        let table = try InstanceTable(count: 2, dtype: .float64)
+        let v = (0..<n).map { _ in g.normal() }
+        let context = HypergradientContext(theta: [theta], lambda: [table.raw], lowerLosses: {
+            (try (X.to(theta.dtype).matmul(theta).to(.float32) - Tensor(y.map(Float.init))).square(), try Tensor(keys))
+        }, weightedLoss: { l, k in try (table.weights(for: k) * l.to(.float64)).sum() / Double(l.size(0)) })
+        let got = try HypergradientMethod.darts(radius: 0.01).compute(v: [try Tensor(v.map(Float.init))], context)[0].doubles()
+        var want = [0.0, 0.0]
+        for i in 0..<samples {
+            let r = x[i].reduce(0, +) - y[i]  // θ = 1
+            want[i % 2] -= 2 * r * zip(x[i], v).reduce(0) { $0 + $1.0 * $1.1 } / Double(samples)
+        }
+        assertClose(got, want, rtol: 0.05, atol: 1e-3, "darts on bf16 weights")
+        XCTAssertEqual(theta.dtype, .bfloat16)
+        XCTAssertEqual(Set(try theta.doubles()), [1], "θ restored")
+    }
+
     /// Reverse mode through two plain-SGD steps equals the derivative of the whole unrolled
     /// procedure λ ↦ L_meta(θ₂(λ)), taken by central differences in plain doubles.
     func testReverseModeEqualsFiniteDifferencesOfTheUnrolledProcedure() throws {

@@ -87,6 +87,19 @@ final class V1TrainingTests: XCTestCase {
         XCTAssertEqual(lines.count, 8, "one metrics line per iteration, none duplicated by the resume")
     }
 
+    /// A bf16 run end to end: weights move, the backbone is saved in bf16, the head in float32.
+    /// (That the darts perturbation survives bf16 is pinned by HypergradientTests.)
+    func testBF16RunTrainsAndSavesItsDTypes() throws {
+        var c = configuration(iterations: 4, output: "bf16")
+        c.precision = "bf16"
+        _ = try V1Training(c, log: { _ in }).run(resume: false)
+        let w = try JSONDecoder().decode([String: Double].self, from: Data(contentsOf: dir.appendingPathComponent("bf16/domain_weights.json")))
+        XCTAssertNotEqual(Set(w.values), [1], "\(w)")
+        let prm = try SafeTensorsFile(dir.appendingPathComponent("bf16/prm.safetensors"))
+        XCTAssertEqual(prm.entries["backbone.model.embed_tokens.weight"]?.dtype, .bfloat16)
+        XCTAssertEqual(prm.entries["prm_head.weight"]?.dtype, .float32)
+    }
+
     func testRunReportCountsSkippedMetaRecordsAndBaselineKeepsWeights() throws {
         var c = configuration(iterations: 4)
         c.baseline = true
