@@ -20,7 +20,7 @@ final class ErrorTests: XCTestCase {
     func testDTypeMismatches() throws {
         let f = try Tensor.zeros([2, 2]), bf = try Tensor.zeros([2, 2], dtype: .bfloat16)
         XCTAssertThrowsError(try f.matmul(bf)) { error in
-            XCTAssertTrue("\(error)".contains("dtype") || "\(error)".contains("type"), "\(error)")
+            XCTAssertTrue("\(error)".contains("same dtype") && "\(error)".contains("BFloat16"), "\(error)")
         }
         XCTAssertThrowsError(try f.toArray(Double.self)) { error in
             XCTAssertEqual((error as? TorchError)?.kind, .dtypeMismatch)
