@@ -50,8 +50,8 @@ public enum Sampler {
             var remove = try cumulative.le(1 - topP)
             let last = try Tensor.zeros([remove.size(0), 1], dtype: .bool)
             remove = try Tensor.cat([remove.narrow(dim: -1, start: 0, length: remove.size(-1) - 1), last], dim: -1)
-            let removeInPlace = try Tensor.zeros(like: remove).scatter(dim: -1, index: order, source: remove)
-            scores = try scores.maskedFill(removeInPlace, -.infinity)
+            let removeByToken = try Tensor.zeros(like: remove).scatter(dim: -1, index: order, source: remove)
+            scores = try scores.maskedFill(removeByToken, -.infinity)
         }
         return try scores.softmax(dim: -1).multinomial(1).squeeze(-1)
     }

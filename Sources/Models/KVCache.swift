@@ -27,14 +27,6 @@ public final class KVCache {
         return (keys[layer]!, values[layer]!)
     }
 
-    /// A cache holding the same tensors (cheap: tensors are immutable once cached).
-    public func copy() -> KVCache {
-        let c = KVCache(layers: keys.count)
-        c.keys = keys
-        c.values = values
-        return c
-    }
-
     /// A cache of the first `length` positions only (views of these tensors): the shared
     /// prefix that several continuations are evaluated against.
     public func truncated(to length: Int) throws -> KVCache {
@@ -42,11 +34,5 @@ public final class KVCache {
         c.keys = try keys.map { try $0?.narrow(dim: 2, start: 0, length: length) }
         c.values = try values.map { try $0?.narrow(dim: 2, start: 0, length: length) }
         return c
-    }
-
-    /// Keeps rows `indices` of the batch (beam/candidate selection).
-    public func select(batch indices: Tensor) throws {
-        keys = try keys.map { try $0?.indexSelect(dim: 0, index: indices) }
-        values = try values.map { try $0?.indexSelect(dim: 0, index: indices) }
     }
 }

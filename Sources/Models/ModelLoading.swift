@@ -49,7 +49,7 @@ public enum ModelLoader {
         let ignored = checkpoint.names.filter {
             $0.hasSuffix("rotary_emb.inv_freq") || (config.tieWordEmbeddings && $0 == "lm_head.weight")
         }
-        try model.load(from: RenamedSource(checkpoint, hiding: Set(ignored)), strict: true)
+        try model.load(from: HiddenKeysSource(checkpoint, hiding: Set(ignored)), strict: true)
         return model
     }
 
@@ -64,8 +64,8 @@ public enum ModelLoader {
     }
 }
 
-/// A checkpoint with some keys hidden (quirks that `sanitize` decided to drop).
-struct RenamedSource: TensorSource {
+/// A checkpoint with some keys hidden (the checkpoint quirks `loadHuggingFaceWeights` drops).
+struct HiddenKeysSource: TensorSource {
     let base: TensorSource
     let hidden: Set<String>
 

@@ -28,11 +28,6 @@ enum ParameterVector {
 
     static func clone(_ a: [Tensor]) throws -> [Tensor] { try a.map { try $0.detach().clone() } }
 
-    /// In place: params[i] += alpha · direction[i], outside the graph.
-    static func add(_ params: [Tensor], _ direction: [Tensor], alpha: Double) throws {
-        try Autograd.noGrad { for (p, d) in zip(params, direction) { try p.add_(d.to(p.dtype), alpha: alpha) } }
-    }
-
     static func copy(_ source: [Tensor], into params: [Tensor]) throws {
         try Autograd.noGrad { for (p, s) in zip(params, source) { try p.copy_(s) } }
     }

@@ -32,8 +32,6 @@ public final class DomainTable: Module, DataWeights {
     public func snapshot() throws -> [String: Double] {
         Dictionary(uniqueKeysWithValues: zip(domains, try all().doubles()))
     }
-
-    public func index(of domain: String) -> Int? { domains.firstIndex(of: domain) }
 }
 
 /// DreamPRM-1.5's instance table: raw ∈ R^N, init `initialization`; w = act(raw), no

@@ -79,11 +79,13 @@ public final class V1TrainingProblem: LowerProblem {
     let batchSize: Int
     let softLabels: Bool
     public var order: ShuffledOrder
-    public var parameters: [Tensor] { prm.trainableParameters() }
+    /// θ, collected once: the engine asks for it several times per iteration.
+    public let parameters: [Tensor]
 
     public init(prm: ScalarHeadPRM, records: [V1TrainRecord], encoder: PromptEncoder, batchSize: Int, seed: UInt64,
                 softLabels: Bool = false) {
         self.prm = prm
+        parameters = prm.trainableParameters()
         domains = Array(Set(records.map(\.dataset))).sorted()
         let index = Dictionary(uniqueKeysWithValues: domains.enumerated().map { ($1, Int64($0)) })
         sequences = records.map { encoder.encode($0.prompt) }

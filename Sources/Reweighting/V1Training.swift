@@ -72,15 +72,16 @@ public final class V1Training {
         var domainWeights: [String: Double]
     }
 
-    /// Reads both files; malformed input throws `DataError` before anything is written.
-    public func readData(encoder: PromptEncoder?) throws -> (train: [V1TrainRecord], meta: [(prefixes: [[Int]], label: Bool)], report: V1DataReport) {
+    /// Reads and checks both files (meta chains split into steps); malformed input throws
+    /// `DataError` before the model loads or anything is written.
+    public func readData() throws -> (train: [V1TrainRecord], meta: [(chain: SplitChain, label: Bool)], report: V1DataReport) {
         let c = configuration
         var report = V1DataReport()
         let train = try RecordReader.read(URL(fileURLWithPath: c.trainFile), V1TrainRecord.init)
         guard !train.isEmpty else { throw DataError(file: c.trainFile, message: "no training records") }
         report.trainRecords = train.count
         report.domains = Array(Set(train.map(\.dataset))).sorted()
-        var chains: [(prefixes: [[Int]], label: Bool)] = []
+        var chains: [(chain: SplitChain, label: Bool)] = []
         var index = 0
         try RecordReader.forEach(in: URL(fileURLWithPath: c.metaFile)) { fields in
             defer { index += 1 }
@@ -93,8 +94,7 @@ public final class V1Training {
                 if report.metaSkippedExamples.count < 20 { report.metaSkippedExamples.append(index) }
                 return
             }
-            let prefixes = encoder.map { e in (0..<chain.count).map { e.encode(chain.prefix(through: $0)) } } ?? []
-            chains.append((prefixes, record.trueFalse))
+            chains.append((chain, record.trueFalse))
         }
         report.metaRecords = index
         report.metaChainsUsed = chains.count
@@ -107,7 +107,7 @@ public final class V1Training {
         let c = configuration
         let out = URL(fileURLWithPath: c.outputDirectory)
         // Data first: a malformed file stops the run before the model loads or anything is written.
-        _ = try readData(encoder: nil)
+        let (train, metaChains, report) = try readData()
         let device = try Device(parsing: c.device)
         let dtype: DType
         switch c.precision {
@@ -118,7 +118,7 @@ public final class V1Training {
         let loaded = try ModelLoader.load(try ModelRegistry.resolve(c.rewardModel))
         guard let template = loaded.chatTemplate else { throw EngineError("\(loaded.source) has no chat template this build can render") }
         let encoder = PromptEncoder(tokenizer: loaded.tokenizer, template: template)
-        let (train, chains, report) = try readData(encoder: encoder)
+        let chains = metaChains.map { m in ((0..<m.chain.count).map { encoder.encode(m.chain.prefix(through: $0)) }, m.label) }
         if report.recordsWithImages > 0 {
             log("notice: \(report.recordsWithImages) records name an image; \(c.rewardModel) is a text-only backbone, so images are ignored")
         }

@@ -96,7 +96,7 @@ public final class BPETokenizer {
     }
 
     private func splitOnAddedTokens(_ text: String) -> [(String, Bool)] {
-        guard !addedTokens.isEmpty, text.contains("<") || addedTokens.contains(where: { !$0.hasPrefix("<") }) else {
+        guard addedTokens.contains(where: { text.contains($0) }) else {
             return [(text, false)]
         }
         var out: [(String, Bool)] = []

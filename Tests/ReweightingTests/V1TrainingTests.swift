@@ -149,7 +149,7 @@ final class V1TrainingTests: XCTestCase {
         guard let shared = sharedDirectory() else { throw XCTSkip("../shared is absent") }
         var c = configuration(iterations: 1)
         c.metaFile = shared.appendingPathComponent("data/dreamprm-release/dreamprm_v1_meta.json").path
-        let (_, chains, report) = try V1Training(c, log: { _ in }).readData(encoder: nil)
+        let (_, chains, report) = try V1Training(c, log: { _ in }).readData()
         XCTAssertEqual(report.metaRecords, 500)
         XCTAssertEqual(report.metaSkipped, ["no steps (no 'Step N' marker in input)": 372])
         XCTAssertEqual(chains.count, 128)
