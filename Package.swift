@@ -44,9 +44,11 @@ let package = Package(
         .target(name: "Models", dependencies: ["NN", "Torch", "Tokenizers"]),
         .target(name: "PRM", dependencies: ["Models", "NN", "Torch", "Tokenizers"]),
         .target(name: "Reweighting", dependencies: ["PRM", "NN", "Torch"]),
+        .target(name: "Evaluation", dependencies: ["PRM", "Models", "NN", "Torch"]),
+        .target(name: "Plotting"),
         .executableTarget(
             name: "dreamprm",
-            dependencies: ["Torch", "NN", "Tokenizers", "Models", "PRM", "Reweighting", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Torch", "NN", "Tokenizers", "Models", "PRM", "Reweighting", "Evaluation", "Plotting", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .target(name: "TestSupport", dependencies: ["Torch"], path: "Tests/Support"),
         .testTarget(name: "TorchTests", dependencies: ["Torch", "Models", "TestSupport"], resources: [.copy("Fixtures")]),
@@ -54,6 +56,8 @@ let package = Package(
         .testTarget(name: "ModelsTests", dependencies: ["Models", "NN", "Torch", "Tokenizers", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "PRMTests", dependencies: ["PRM", "Models", "NN", "Tokenizers", "Torch", "TestSupport"]),
         .testTarget(name: "ReweightingTests", dependencies: ["Reweighting", "PRM", "Models", "NN", "Torch", "TestSupport"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "PRM", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "PlottingTests", dependencies: ["Plotting"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "Models", "Torch", "TestSupport"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v5],

@@ -53,6 +53,11 @@ public struct ConfigError: Error, CustomStringConvertible {
     public let source: String
     public let message: String
     public var description: String { "\(source): \(message)" }
+
+    public init(source: String, message: String) {
+        self.source = source
+        self.message = message
+    }
 }
 
 extension DecoderConfig {

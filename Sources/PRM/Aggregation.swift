@@ -1,3 +1,4 @@
+import Foundation
 import Torch
 
 /// How per-step scores become one chain score in (0, 1), shared by the meta loss and
@@ -69,6 +70,27 @@ public enum PRMLoss {
         case .both:
             let labelled = try Tensor.where(y.gt(0.5).unsqueeze(1), pPlus, pMinus)
             return try (1.0 - mean(labelled)).square()
+        }
+    }
+}
+
+extension Aggregation {
+    /// The same aggregation of one chain's step logits, in Double, for scoring outside autograd.
+    public func score(logits z: [Double]) -> Double {
+        precondition(!z.isEmpty, "a chain with no steps has no score")
+        func sigmoid(_ x: Double) -> Double { x >= 0 ? 1 / (1 + exp(-x)) : exp(x) / (1 + exp(x)) }
+        // log σ(x) without overflow: −log(1 + e^(−x)).
+        func logSigmoid(_ x: Double) -> Double { Swift.min(x, 0) - log1p(exp(-abs(x))) }
+        let n = Double(z.count)
+        switch self {
+        case .mean: return z.map(sigmoid).reduce(0, +) / n
+        case .min: return sigmoid(z.min()!)
+        case .max: return sigmoid(z.max()!)
+        case .product: return exp(z.map(logSigmoid).reduce(0, +))
+        case .last: return sigmoid(z.last!)
+        case .meanLogOdds: return sigmoid(z.reduce(0, +) / n)
+        case .sumLogOdds: return sigmoid(z.reduce(0, +))
+        case .logMean: return exp(z.map(logSigmoid).reduce(0, +) / n)
         }
     }
 }

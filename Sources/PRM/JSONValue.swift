@@ -75,7 +75,7 @@ public struct RecordFields {
         try RecordFields(try JSONDecoder().decode(JSONValue.self, from: Data(json.utf8)), file: file, index: 0)
     }
 
-    func error(_ field: String, _ message: String) -> DataError { DataError(file: file, record: index, field: field, message: message) }
+    public func error(_ field: String, _ message: String) -> DataError { DataError(file: file, record: index, field: field, message: message) }
 
     func has(_ key: String) -> Bool {
         if case .null = fields[key] ?? .null { return false }

@@ -64,10 +64,13 @@ public struct ConversationRecord: Equatable {
     public var image: String?
     public var turns: [Turn]
     public var trueFalse: Bool?
+    /// The policy's final response, where the file keeps it (the released 1.5 meta file does).
+    public var response: String?
 
     public init(_ f: RecordFields) throws {
         id = try f.identifier("id")
         image = try f.optionalString("image")
+        response = try f.optionalString("response")
         trueFalse = try f.optionalBool("true_false")
         turns = try f.array("conversations").enumerated().map { i, v in
             let field = "conversations[\(i)]"
@@ -115,6 +118,17 @@ public struct BestOfNRecord: Equatable {
     /// Per candidate: the index of the first wrong step, or nil when all steps are right
     /// (ProcessBench-style step-level evaluation; absent in most files).
     public var firstWrongStep: [Int?]?
+
+    public init(question: String, candidates: [String], trueFalse: [Bool], imagePath: String? = nil, answer: String? = nil,
+                dataset: String? = nil, firstWrongStep: [Int?]? = nil) {
+        self.question = question
+        self.candidates = candidates
+        self.trueFalse = trueFalse
+        self.imagePath = imagePath
+        self.answer = answer
+        self.dataset = dataset
+        self.firstWrongStep = firstWrongStep
+    }
 
     public init(_ f: RecordFields) throws {
         question = try f.string("question")

@@ -185,7 +185,7 @@ public final class V1Training {
             progress.update(r.iteration, lowerLoss: r.lowerLoss, metaLoss: r.metaLoss, weights: c.baseline ? nil : try weights.snapshot())
             if r.iteration % c.saveEveryIterations == 0 || r.iteration == c.iterations { try save() }
         }
-        try SafeTensors.write(prm.stateDict(), metadata: ["format": "dreamprm-v1-prm"], to: out.appendingPathComponent("prm.safetensors"))
+        try SafeTensors.write(prm.stateDict(), metadata: ["format": "dreamprm-v1-prm", "reward_model": c.rewardModel, "head_input": c.headInput.rawValue], to: out.appendingPathComponent("prm.safetensors"))
         try JSONFile.write(try weights.snapshot(), to: out.appendingPathComponent("domain_weights.json"))
         var finalReport = report
         finalReport.domains = lower.domains

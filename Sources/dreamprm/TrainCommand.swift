@@ -90,6 +90,7 @@ struct Train: ParsableCommand {
             let c = try settings()
             let report = try V1Training(c) { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }.run(resume: resume)
             print("done: \(c.outputDirectory) (\(report.trainRecords) training records in \(report.domains.count) domains, \(report.metaChainsUsed) meta chains)")
+            for path in try TrainingPlots.write(run: URL(fileURLWithPath: c.outputDirectory)) { print("plot: \(path)") }
         } catch let e as DataError {
             FileHandle.standardError.write(Data("error: \(e)\n".utf8))
             throw ExitCode(2)

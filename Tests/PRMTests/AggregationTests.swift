@@ -76,3 +76,18 @@ final class AggregationTests: XCTestCase {
     }
 }
 
+
+final class ScalarAggregationTests: XCTestCase {
+    /// The Double version used by best-of-N gives the tensor version's value for every function.
+    func testScalarAggregationEqualsTheTensorOne() throws {
+        Runtime.threadCount = 1
+        let chains: [[Double]] = [[0.4, -1.2, 2.0], [1.5, 0.3], [-30, 25, 0.1, 4], [60]]
+        let width = chains.map(\.count).max()!
+        let z = try Tensor(chains.flatMap { $0 + [Double](repeating: 0, count: width - $0.count) }, shape: [chains.count, width])
+        let mask = try Tensor(chains.flatMap { c in (0..<width).map { $0 < c.count } }, shape: [chains.count, width])
+        for a in Aggregation.allCases {
+            let want = try a(logits: z, mask: mask).doubles()
+            for (i, c) in chains.enumerated() { XCTAssertEqual(a.score(logits: c), want[i], accuracy: 1e-12 * max(1, abs(want[i])), "\(a) chain \(i)") }
+        }
+    }
+}

@@ -1,0 +1,83 @@
+import Foundation
+import Models
+import NN
+import PRM
+import Torch
+
+/// A trained scalar-head PRM loaded from `prm.safetensors` (as `dreamprm train` writes it),
+/// with the backbone its metadata names.
+public struct TrainedPRM {
+    public let prm: ScalarHeadPRM
+    public let encoder: PromptEncoder
+    /// Identifies the weights (path, size, modification time), so a score cache is reused only for them.
+    public let fingerprint: String
+
+    public static func load(_ location: URL, rewardModel: String? = nil, device: Device = .cpu) throws -> TrainedPRM {
+        var isDir: ObjCBool = false
+        FileManager.default.fileExists(atPath: location.path, isDirectory: &isDir)
+        let file = isDir.boolValue ? location.appendingPathComponent("prm.safetensors") : location
+        let weights = try SafeTensorsCheckpoint(file)
+        let metadata = weights.files.first?.metadata ?? [:]
+        guard let backboneName = rewardModel ?? metadata["reward_model"] else {
+            throw ConfigError(source: file.path, message: "names no reward_model in its metadata; pass --reward_model")
+        }
+        guard let head = weights.entry("prm_head.weight") else { throw ConfigError(source: file.path, message: "has no prm_head.weight: not a PRM checkpoint") }
+        let loaded = try ModelLoader.load(try ModelRegistry.resolve(backboneName))
+        guard let template = loaded.chatTemplate else { throw ConfigError(source: loaded.source, message: "has no chat template this build can render") }
+        let input: ScalarHeadInput = head.shape.last == loaded.model.config.hiddenSize && head.shape.last != loaded.model.config.vocabSize ? .hidden : .logits
+        let prm = try ScalarHeadPRM(backbone: loaded.model, input: input)
+        _ = try prm.load(from: weights, strict: true)
+        try prm.to(device)
+        let attributes = try FileManager.default.attributesOfItem(atPath: file.path)
+        let fingerprint = "\(file.standardizedFileURL.path)|\(attributes[.size] ?? 0)|\((attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0)"
+        return TrainedPRM(prm: prm, encoder: PromptEncoder(tokenizer: loaded.tokenizer, template: template), fingerprint: fingerprint)
+    }
+
+    /// Step logits z_k of one candidate: the PRM reads the question, a blank line, and the
+    /// candidate up to the end of step k (as in training); no gradients.
+    public func stepLogits(question: String, candidate: String, splitter: StepSplitter, mode: PrefixScoring = .sharedPrefix) throws -> [Double] {
+        var chain = splitter.split(candidate)
+        if chain.count == 0 { chain = StepSplitter.generic.split(candidate) }
+        let prefixes = chain.count == 0 ? [question + "\n\n" + candidate]
+            : (0..<chain.count).map { question + "\n\n" + chain.prefix(through: $0) }
+        return try Autograd.noGrad { try prm.chainLogits(prefixes.map(encoder.encode), mode: mode).logits.doubles() }
+    }
+}
+
+/// Per-step scores of every candidate, saved as JSON after each question so an interrupted
+/// evaluation resumes and a re-evaluation with another aggregation or tie rule is instant.
+public struct ScoreCache: Codable {
+    public var prm: String
+    public var testFile: String
+    /// question → candidate → step logits.
+    public var stepLogits: [[[Double]]]
+
+    public static func scores(for trained: TrainedPRM, records: [BestOfNRecord], testFile: URL, splitter: StepSplitter,
+                              cache url: URL, log: (String) -> Void) throws -> [[[Double]]] {
+        let testID = try fileIdentity(testFile)
+        var cache = ScoreCache(prm: trained.fingerprint, testFile: testID, stepLogits: [])
+        if let data = try? Data(contentsOf: url), let saved = try? JSONDecoder().decode(ScoreCache.self, from: data),
+           saved.prm == cache.prm, saved.testFile == testID, saved.stepLogits.count <= records.count {
+            cache = saved
+            log("score cache \(url.lastPathComponent): \(saved.stepLogits.count) of \(records.count) questions already scored")
+        }
+        let began = Date(), start = cache.stepLogits.count
+        var lastPrint = Date.distantPast
+        for i in start..<records.count {
+            let r = records[i]
+            cache.stepLogits.append(try r.candidates.map { try trained.stepLogits(question: r.question, candidate: $0, splitter: splitter) })
+            try AtomicFile.write(try JSONEncoder().encode(cache), to: url)
+            if Date().timeIntervalSince(lastPrint) >= 5 || i == records.count - 1 {
+                lastPrint = Date()
+                let rate = Double(i + 1 - start) / Date().timeIntervalSince(began)
+                log(String(format: "scored %d/%d questions | %.2f q/s | ETA %.0f s", i + 1, records.count, rate, Double(records.count - i - 1) / rate))
+            }
+        }
+        return cache.stepLogits
+    }
+
+    static func fileIdentity(_ url: URL) throws -> String {
+        let a = try FileManager.default.attributesOfItem(atPath: url.path)
+        return "\(url.standardizedFileURL.path)|\(a[.size] ?? 0)|\((a[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0)"
+    }
+}

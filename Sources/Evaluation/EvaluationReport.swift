@@ -1,0 +1,96 @@
+import Foundation
+import PRM
+
+/// Everything `dreamprm evaluate` measured, as saved in `report.json` and rendered as Markdown.
+public struct EvaluationReport: Codable {
+    public var testFile: String
+    public var questions: Int
+    public var candidatesPerQuestion: Int
+    public var tieRule: TieRule
+    public var aggregation: Aggregation
+    /// The main table's rows, in order: each PRM, its ORM-style variant, then the baselines.
+    public var methods: [String]
+    /// PRM name → aggregation → overall accuracy, for every aggregation function.
+    public var aggregations: [String: [String: Accuracy]]
+    /// method → dataset (and "overall") → accuracy.
+    public var accuracy: [String: [String: Accuracy]]
+    /// method → n → overall accuracy averaged over candidate subsets of size n.
+    public var scaling: [String: [String: Double]]
+    /// PRM name → ProcessBench-style result, where records carry first wrong steps.
+    public var stepLevel: [String: StepLevelResult]
+
+    /// Runs every method on the scored questions. `prms` are the names under which
+    /// `questions[i].stepLogits` holds scores, in display order.
+    public static func make(_ questions: [CandidateSet], prms: [String], testFile: String, aggregation: Aggregation,
+                            tieRule: TieRule, seed: UInt64 = 0) -> EvaluationReport {
+        var main: [SelectionMethod] = []
+        for p in prms {
+            main.append(.prm(p, aggregation, tie: tieRule, name: p))
+            main.append(.prm(p, .last, tie: tieRule, name: "\(p) ORM-style (last step)"))
+        }
+        main += [.selfConsistency, .first, .random, .oracle]
+        let perAggregation = prms.flatMap { p in Aggregation.allCases.map { SelectionMethod.prm(p, $0, tie: tieRule) } }
+        let all = BestOfNEvaluation.accuracies(questions, methods: main + perAggregation, seed: seed)
+        var aggregations: [String: [String: Accuracy]] = [:]
+        for p in prms {
+            for a in Aggregation.allCases { aggregations[p, default: [:]][a.rawValue] = all["\(p) [\(a.rawValue)]"]![BestOfNEvaluation.overall]! }
+        }
+        let curves = BestOfNEvaluation.scaling(questions, methods: main, seed: seed)
+        var stepLevel: [String: StepLevelResult] = [:]
+        for p in prms {
+            let chains = questions.flatMap { q -> [(stepLogits: [Double], firstWrongStep: Int?)] in
+                guard let wrong = q.firstWrongStep, let z = q.stepLogits[p] else { return [] }
+                return zip(z, wrong).map { ($0, $1) }
+            }
+            if !chains.isEmpty { stepLevel[p] = StepLevelResult.evaluate(chains) }
+        }
+        return EvaluationReport(testFile: testFile, questions: questions.count, candidatesPerQuestion: questions.map(\.count).min() ?? 0,
+                                tieRule: tieRule, aggregation: aggregation, methods: main.map(\.name),
+                                aggregations: aggregations, accuracy: main.reduce(into: [:]) { $0[$1.name] = all[$1.name] },
+                                scaling: curves.mapValues { Dictionary(uniqueKeysWithValues: $0.map { (String($0.key), $0.value) }) },
+                                stepLevel: stepLevel)
+    }
+
+    public var datasets: [String] {
+        let names = Set(accuracy.values.flatMap(\.keys)).subtracting([BestOfNEvaluation.overall])
+        return names.sorted() + [BestOfNEvaluation.overall]
+    }
+
+    public var markdown: String {
+        func pct(_ x: Double) -> String { String(format: "%.1f", 100 * x) }
+        func cell(_ a: Accuracy?) -> String { a.map { "\(pct($0.accuracy)) [\(pct($0.interval.low)), \(pct($0.interval.high))]" } ?? "–" }
+        var out = ["Best-of-\(candidatesPerQuestion) accuracy (%) on \(questions) questions of `\((testFile as NSString).lastPathComponent)`, "
+                   + "95 % bootstrap intervals; PRM aggregation `\(aggregation.rawValue)`, ties: `\(tieRule.rawValue)`.", ""]
+        out.append("| method | overall |")
+        out.append("|---|---|")
+        for m in methods { out.append("| \(m) | \(cell(accuracy[m]?[BestOfNEvaluation.overall])) |") }
+        let perDataset = datasets.dropLast()
+        if perDataset.count > 1 {
+            out += ["", "Per dataset (%; questions in brackets):", "", "| dataset | " + methods.joined(separator: " | ") + " |",
+                    "|---|" + String(repeating: "---|", count: methods.count)]
+            for d in perDataset {
+                let n = accuracy[methods[0]]?[d]?.questions ?? 0
+                out.append("| \(d) (\(n)) | " + methods.map { m in accuracy[m]?[d].map { pct($0.accuracy) } ?? "–" }.joined(separator: " | ") + " |")
+            }
+        }
+        let sizes = Set(scaling.values.flatMap(\.keys)).compactMap(Int.init).sorted()
+        if sizes.count > 1 {
+            out += ["", "Scaling (overall %, mean over candidate subsets):", "", "| method | " + sizes.map { "N=\($0)" }.joined(separator: " | ") + " |",
+                    "|---|" + String(repeating: "---|", count: sizes.count)]
+            for m in methods { out.append("| \(m) | " + sizes.map { n in scaling[m]?[String(n)].map(pct) ?? "–" }.joined(separator: " | ") + " |") }
+        }
+        if !aggregations.isEmpty {
+            let names = Aggregation.allCases.map(\.rawValue)
+            out += ["", "PRM selection by aggregation (overall %):", "", "| PRM | " + names.joined(separator: " | ") + " |",
+                    "|---|" + String(repeating: "---|", count: names.count)]
+            for p in aggregations.keys.sorted() { out.append("| \(p) | " + names.map { aggregations[p]?[$0].map { pct($0.accuracy) } ?? "–" }.joined(separator: " | ") + " |") }
+        }
+        if !stepLevel.isEmpty {
+            out += ["", "Step level (ProcessBench-style, threshold 0.5):", "", "| PRM | erroneous acc | correct acc | F1 | chains (err/ok) |", "|---|---|---|---|---|"]
+            for (p, s) in stepLevel.sorted(by: { $0.key < $1.key }) {
+                out.append("| \(p) | \(pct(s.erroneousAccuracy)) | \(pct(s.correctAccuracy)) | \(pct(s.f1)) | \(s.erroneousChains)/\(s.correctChains) |")
+            }
+        }
+        return out.joined(separator: "\n") + "\n"
+    }
+}

@@ -1,0 +1,119 @@
+import Foundation
+
+/// Final answers of reasoning chains, extracted and put in a canonical form so that
+/// self-consistency votes count "1,200 dollars", "$1200" and "\boxed{1200}" as one answer.
+public enum FinalAnswer {
+    /// The answer a chain states, by the first rule that finds one: the last `\boxed{…}`; the
+    /// text after the last "Final answer:", "Answer:" or "the answer is"; the whole text when it
+    /// is one short line that reads as an option letter or a number ("D", "$\frac{5}{2}$");
+    /// the last number.
+    public static func extract(_ text: String) -> String? {
+        if let boxed = lastBoxed(text) { return boxed }
+        for marker in [#"final\s+answer\s*(?:is)?\s*[:：]?"#, #"\banswer\s*[:：]"#, #"\bthe\s+answer\s+is\b"#] {
+            if let r = lastMatch(marker, in: text) {
+                let line = text[r.upperBound...].prefix { $0 != "\n" }.trimmingCharacters(in: .whitespaces)
+                if !line.isEmpty { return line }
+            }
+        }
+        let whole = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        if whole.count <= 40, !whole.contains("\n") {
+            let n = normalize(whole)
+            if optionLetter(n) != nil || numericValue(n) != nil { return whole }
+        }
+        return lastMatch(#"-?\d[\d,]*(?:\.\d+)?(?:/\d+)?"#, in: text).map { String(text[$0]) }
+    }
+
+    /// The canonical form: an option letter ("B"), a number (commas, currency, units and
+    /// percent signs dropped; fractions and decimals as one value, e.g. "3/4" = "0.75"), or
+    /// lower-cased text with collapsed whitespace.
+    public static func normalize(_ answer: String) -> String {
+        var s = unwrapLaTeX(answer).trimmingCharacters(in: .whitespacesAndNewlines)
+        s = s.replacingOccurrences(of: "−", with: "-")
+        while let last = s.last, ".;!".contains(last) { s.removeLast() }
+        s = s.trimmingCharacters(in: .whitespaces)
+        while s.hasPrefix("{"), s.hasSuffix("}") { s = String(s.dropFirst().dropLast()) }
+        if let letter = optionLetter(s) { return letter }
+        // "x = 5" → "5": the value of an assignment.
+        if let r = s.range(of: #"^[A-Za-z]\s*=\s*"#, options: .regularExpression) { s.removeSubrange(r) }
+        if let value = numericValue(s) { return canonical(value) }
+        return s.lowercased().split(whereSeparator: \.isWhitespace).joined(separator: " ")
+    }
+
+    /// Extracted and normalised; nil when the chain states nothing.
+    public static func normalized(from text: String) -> String? {
+        extract(text).map(normalize).flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    // MARK: - Pieces
+
+    static func lastMatch(_ pattern: String, in text: String) -> Range<String.Index>? {
+        guard let re = try? NSRegularExpression(pattern: pattern, options: [.caseInsensitive]) else { return nil }
+        let matches = re.matches(in: text, range: NSRange(text.startIndex..., in: text))
+        return matches.last.flatMap { Range($0.range, in: text) }
+    }
+
+    /// Contents of the last `\boxed{…}` / `\fbox{…}`, braces balanced.
+    static func lastBoxed(_ text: String) -> String? {
+        guard let start = lastMatch(#"\\(?:boxed|fbox)\s*\{"#, in: text) else { return nil }
+        var depth = 1, i = start.upperBound
+        while i < text.endIndex {
+            if text[i] == "{" { depth += 1 }
+            if text[i] == "}" { depth -= 1; if depth == 0 { return String(text[start.upperBound..<i]) } }
+            i = text.index(after: i)
+        }
+        return nil
+    }
+
+    /// Drops math delimiters and formatting commands, turns \frac{a}{b} into a/b.
+    static func unwrapLaTeX(_ s: String) -> String {
+        var t = s
+        if let boxed = lastBoxed(t) { t = boxed }
+        for (pattern, template) in [(#"\\[dt]?frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}"#, "$1/$2"), (#"\\[dt]?frac\s*(\d)(\d)"#, "$1/$2"),
+                                    (#"\\(?:text|textbf|mathrm|mbox)\s*\{([^{}]*)\}"#, "$1"),
+                                    (#"\\(?:left|right|displaystyle|[,;!])"#, ""), (#"\\%"#, "%"), (#"\\\$"#, "$"),
+                                    (#"^\s*\$+|\$+\s*$"#, ""), (#"^\\\(|\\\)$|^\\\[|\\\]$"#, "")] {
+            t = t.replacingOccurrences(of: pattern, with: template, options: .regularExpression)
+        }
+        return t
+    }
+
+    /// "B", "(b)", "B)", "B.", "B: text", "(C) 42", "Option b" → the capital letter A–J. A
+    /// capital followed by a space ("A 5 cm rope") or a lone lower-case word is not an option.
+    static func optionLetter(_ s: String) -> String? {
+        for (pattern, caseless) in [(#"^(?:option|choice)\s*\(?([A-J])\)?(?:$|[\s.:)])"#, true), (#"^\(([A-J])\)"#, true),
+                                    (#"^([A-J])(?:$|[.:)])"#, false), (#"^([a-j])\)?$"#, false)] {
+            guard let re = try? NSRegularExpression(pattern: pattern, options: caseless ? [.caseInsensitive] : []),
+                  let m = re.firstMatch(in: s, range: NSRange(s.startIndex..., in: s)),
+                  let r = Range(m.range(at: 1), in: s) else { continue }
+            return s[r].uppercased()
+        }
+        return nil
+    }
+
+    /// A number with optional sign, currency, thousands separators, decimal part, fraction,
+    /// percent sign and trailing unit words; nil when the text is not such a number.
+    static func numericValue(_ s: String) -> Double? {
+        let pattern = #"^[$€£¥]?\s*(-?[$€£¥]?\d{1,3}(?:,\d{3})+(?:\.\d+)?|-?[$€£¥]?\d*\.?\d+)(?:\s*/\s*(-?\d+(?:\.\d+)?))?\s*(?:%|percent)?\s*([A-Za-z][A-Za-z ]*)?$"#
+        guard let re = try? NSRegularExpression(pattern: pattern, options: [.caseInsensitive]),
+              let m = re.firstMatch(in: s, range: NSRange(s.startIndex..., in: s)),
+              let r = Range(m.range(at: 1), in: s) else { return nil }
+        let digits = s[r].filter { !",$€£¥".contains($0) }
+        guard var value = Double(digits) else { return nil }
+        if let d = Range(m.range(at: 2), in: s) {
+            guard let denominator = Double(s[d]), denominator != 0 else { return nil }
+            value /= denominator
+        }
+        return value
+    }
+
+    /// Integers without a decimal point; other values to 6 significant decimals.
+    static func canonical(_ value: Double) -> String {
+        if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
+        var text = String(format: "%.6g", value)
+        if text.contains("."), !text.contains("e") {
+            while text.hasSuffix("0") { text.removeLast() }
+            if text.hasSuffix(".") { text.removeLast() }
+        }
+        return text
+    }
+}

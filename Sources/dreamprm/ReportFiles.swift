@@ -1,0 +1,77 @@
+import Evaluation
+import Foundation
+import Plotting
+import PRM
+import Torch
+
+/// Writes what users read after a run: JSON, Markdown and PNG plots.
+enum ReportFiles {
+    static func write(_ report: EvaluationReport, to dir: URL) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try AtomicFile.write(try encoder.encode(report), to: dir.appendingPathComponent("report.json"))
+        try AtomicFile.write(Data(report.markdown.utf8), to: dir.appendingPathComponent("report.md"))
+        let series = report.methods.compactMap { m -> LineChart.Series? in
+            guard let curve = report.scaling[m], curve.count > 1 else { return nil }
+            let points = curve.compactMap { k, v in Int(k).map { (x: Double($0), y: 100 * v) } }.sorted { $0.x < $1.x }
+            return LineChart.Series(name: m, points: points, markers: true, dashed: m.contains("ORM-style"))
+        }
+        guard !series.isEmpty else { return }
+        let sizes = Set(series.flatMap { $0.points.map(\.x) }).sorted()
+        let chart = LineChart(title: "Best-of-N accuracy vs number of candidates", xLabel: "N (candidates)", yLabel: "accuracy (%)",
+                              series: series, logX: true, xTicks: sizes)
+        try AtomicFile.write(chart.render(width: 900, height: 480).png(), to: dir.appendingPathComponent("scaling.png"))
+    }
+}
+
+/// Plots of a training run from its metrics.jsonl and domain_weights.json.
+enum TrainingPlots {
+    /// Writes domain_weights.png (when weights were learned), training_losses.png and
+    /// weight_trajectories.png into the run directory; returns their paths.
+    @discardableResult
+    static func write(run dir: URL, highlight: Set<String> = []) throws -> [String] {
+        let metricsURL = dir.appendingPathComponent("metrics.jsonl")
+        let text = try String(contentsOf: metricsURL, encoding: .utf8)
+        let lines = text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        guard !lines.isEmpty else { throw DataError(file: metricsURL.path, message: "no metrics lines") }
+        var written: [String] = []
+        func save(_ canvas: Canvas, _ name: String) throws {
+            let url = dir.appendingPathComponent(name)
+            try AtomicFile.write(canvas.png(), to: url)
+            written.append(url.path)
+        }
+        func double(_ v: Any?) -> Double? { (v as? NSNumber)?.doubleValue }
+        let lower = lines.compactMap { l in double(l["iteration"]).flatMap { i in double(l["lower_loss"]).map { (x: i, y: $0) } } }
+        let meta = lines.compactMap { l in double(l["iteration"]).flatMap { i in double(l["meta_loss"]).map { (x: i, y: $0) } } }
+        var series = [LineChart.Series(name: "lower loss (moving mean of 25)", points: movingMean(lower, window: 25))]
+        if !meta.isEmpty { series.append(LineChart.Series(name: "meta loss (moving mean of 10)", points: movingMean(meta, window: 10))) }
+        try save(LineChart(title: "Training losses", xLabel: "iteration", yLabel: "loss", series: series).render(), "training_losses.png")
+
+        let trajectories = lines.compactMap { l -> (Double, [String: Double])? in
+            guard let i = double(l["iteration"]), let w = l["domain_weights"] as? [String: Any] else { return nil }
+            return (i, w.compactMapValues(double))
+        }
+        guard let final = trajectories.last?.1, !final.isEmpty else { return written }
+        let domains = final.keys.sorted()
+        let weightSeries = domains.map { d in
+            LineChart.Series(name: d, points: trajectories.compactMap { i, w in w[d].map { (x: i, y: $0) } }, dashed: highlight.contains(d))
+        }
+        try save(LineChart(title: "Domain weights during training", xLabel: "iteration", yLabel: "weight", series: weightSeries).render(),
+                 "weight_trajectories.png")
+        let bars = domains.map { (label: $0, value: final[$0]!) }
+        try save(BarChart(title: "Learned domain weights (1 = unweighted)", xLabel: "domain", yLabel: "weight", bars: bars, reference: 1,
+                          highlight: highlight).render(), "domain_weights.png")
+        return written
+    }
+
+    static func movingMean(_ points: [(x: Double, y: Double)], window: Int) -> [(x: Double, y: Double)] {
+        guard !points.isEmpty else { return [] }
+        var out: [(x: Double, y: Double)] = [], sum = 0.0
+        for (i, p) in points.enumerated() {
+            sum += p.y
+            if i >= window { sum -= points[i - window].y }
+            out.append((p.x, sum / Double(Swift.min(i + 1, window))))
+        }
+        return out
+    }
+}
