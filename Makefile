@@ -1,9 +1,9 @@
-# The two commands: `make test` (set-up, build, tests) and, once the best-of-N issue lands,
-# `make demo` (the main job). Everything else here is a convenience.
+# The two commands: `make demo` (the main job) and `make test` (set-up, build, tests).
+# Everything else here is a convenience.
 SWIFT ?= swift
 THREADS ?= 1
 
-.PHONY: setup models build debug test bench-core fixtures clean
+.PHONY: setup models build debug test demo bench-core fixtures clean
 
 setup:
 	@./scripts/setup-torch.sh
@@ -22,6 +22,10 @@ debug: setup
 # far slower, and results must not depend on the thread count.
 test: setup models
 	OMP_NUM_THREADS=1 $(SWIFT) test
+
+# Demo data (built once), a vanilla PRM and DreamPRM on one budget, best-of-8 evaluation.
+demo: setup models
+	./scripts/demo.sh
 
 bench-core: build
 	OMP_NUM_THREADS=$(THREADS) .build/release/dreamprm bench core --threads $(THREADS)

@@ -65,7 +65,14 @@ public struct ScoreCache: Codable {
         var lastPrint = Date.distantPast
         for i in start..<records.count {
             let r = records[i]
-            cache.stepLogits.append(try r.candidates.map { try trained.stepLogits(question: r.question, candidate: $0, splitter: splitter) })
+            // Policies often repeat a chain word for word; score each distinct one once.
+            var distinct: [String: [Double]] = [:]
+            cache.stepLogits.append(try r.candidates.map { c in
+                if let known = distinct[c] { return known }
+                let z = try trained.stepLogits(question: r.question, candidate: c, splitter: splitter)
+                distinct[c] = z
+                return z
+            })
             try AtomicFile.write(try JSONEncoder().encode(cache), to: url)
             if Date().timeIntervalSince(lastPrint) >= 5 || i == records.count - 1 {
                 lastPrint = Date()

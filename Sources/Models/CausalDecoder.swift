@@ -111,6 +111,18 @@ public final class CausalLM: Module {
 
     public var embeddingWeight: Tensor { model.embedTokens.weight }
 
+    /// Partial fine-tuning: only the top `count` decoder layers and the final norm keep
+    /// gradients. The frozen trunk then runs without building a graph, which makes a training
+    /// step several times cheaper.
+    public func freezeAllButTopLayers(_ count: Int) throws {
+        guard (0...config.layerCount).contains(count) else {
+            throw ConfigError(source: "train_layers", message: "must be in 0...\(config.layerCount), not \(count)")
+        }
+        try freeze()
+        for layer in model.layers.suffix(count) { try layer.freeze(false) }
+        if count > 0 { try model.norm.freeze(false) }
+    }
+
     /// Where the weights live (move them with `to(_:dtype:)`).
     public var device: Device { embeddingWeight.device }
 

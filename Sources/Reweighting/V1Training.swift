@@ -33,6 +33,8 @@ public struct V1TrainingConfiguration: Codable, Equatable {
     public var scoring = PrefixScoring.sharedPrefix
     public var aggregation = Aggregation.meanLogOdds
     public var softLabels = false
+    /// Train only the top N decoder layers (and the head); nil trains the whole backbone.
+    public var trainLayers: Int?
     public var lowerClipNorm: Double?
     public var upperClipNorm: Double?
     /// Meta records without steps are an error instead of being skipped and counted.
@@ -127,6 +129,7 @@ public final class V1Training {
         }
         Runtime.manualSeed(c.seed)
         try loaded.model.to(device, dtype: dtype)
+        if let n = c.trainLayers { try loaded.model.freezeAllButTopLayers(n) }
         let prm = try ScalarHeadPRM(backbone: loaded.model, input: c.headInput)
         try prm.head.to(device, dtype: .float32)
         let lower = V1TrainingProblem(prm: prm, records: train, encoder: encoder, batchSize: c.batchSize, seed: c.seed, softLabels: c.softLabels)

@@ -41,6 +41,7 @@ struct Train: ParsableCommand {
     @Option(name: names("scoring"), help: "Meta chains: shared-prefix (default) or per-prefix; same scores.") var scoring: String?
     @Option(name: names("aggregation"), help: "Meta aggregation: mean-log-odds (code, default), sum-log-odds (paper), mean, min, …") var aggregation: String?
     @Option(name: names("head_input"), help: "Scalar head on the last-position logits (default, as v1) or hidden state.") var headInput: String?
+    @Option(name: names("train_layers"), help: "Train only the top N decoder layers and the head (default: the whole backbone).") var trainLayers: Int?
     @Option(name: names("threads"), help: "CPU threads (default: LibTorch's choice).") var threads: Int?
     @Flag(name: names("rollback"), help: "Restore θ at each window's start after the upper step and redo one lower step.") var rollback = false
     @Flag(name: names("baseline"), help: "Lower level only, unweighted: a vanilla PRM.") var baseline = false
@@ -61,7 +62,7 @@ struct Train: ParsableCommand {
         set(lr, \.learningRate); set(metaLR, \.metaLearningRate); set(weightDecay, \.weightDecay); set(metaWeightDecay, \.metaWeightDecay)
         set(schedulerStepSize, \.schedulerStepSize); set(schedulerGamma, \.schedulerGamma); set(unrollSteps, \.unrollSteps)
         set(gradientAccumulation, \.gradientAccumulation); set(saveEveryIterations, \.saveEveryIterations); set(precision, \.precision)
-        set(device, \.device); set(seed, \.seed); set(hypergradient, \.hypergradient)
+        set(device, \.device); if let trainLayers { c.trainLayers = trainLayers }; set(seed, \.seed); set(hypergradient, \.hypergradient)
         if let scoring {
             guard let s = PrefixScoring(rawValue: scoring) else { throw ValidationError("--scoring: per-prefix or shared-prefix") }
             c.scoring = s

@@ -1,3 +1,4 @@
+import Evaluation
 import Foundation
 import Models
 import NN
@@ -154,5 +155,26 @@ final class V1TrainingTests: XCTestCase {
         XCTAssertEqual(report.metaSkipped, ["no steps (no 'Step N' marker in input)": 372])
         XCTAssertEqual(chains.count, 128)
         XCTAssertEqual(report.recordsWithImages, 500, "every released record names an image")
+    }
+
+    /// A trained run's prm.safetensors scores best-of-N candidates like the PRM it saved
+    /// (per-prefix forwards as the independent path); the score cache is reused, not recomputed.
+    func testTrainedPRMScoresCandidatesAndTheCacheIsReused() throws {
+        _ = try V1Training(configuration(iterations: 2), log: { _ in }).run(resume: false)
+        let trained = try TrainedPRM.load(dir.appendingPathComponent("run"))
+        let record = BestOfNRecord(question: "Question: 2 + 3?", candidates: ["Step 1: add.\n\nStep 2: 5.\n\nFinal answer: 5", "Step 1: 6\n\nFinal answer: 6"],
+                                   trueFalse: [true, false])
+        let test = dir.appendingPathComponent("test.json")
+        try Data("[]".utf8).write(to: test)
+        let cache = dir.appendingPathComponent("scores.json")
+        var messages: [String] = []
+        let first = try ScoreCache.scores(for: trained, records: [record], testFile: test, splitter: .v1, cache: cache, log: { messages.append($0) })
+        XCTAssertEqual(first.map { $0.map(\.count) }, [[2, 1]])
+        let prefixes = ["Question: 2 + 3?\n\nStep 1: add.", "Question: 2 + 3?\n\nStep 1: add.\n\nStep 2: 5."].map(trained.encoder.encode)
+        let direct = try Autograd.noGrad { try trained.prm.chainLogits(prefixes, mode: .perPrefix).logits.doubles() }
+        try assertClose(first[0][0], direct, atol: 1e-5)
+        let again = try ScoreCache.scores(for: trained, records: [record], testFile: test, splitter: .v1, cache: cache, log: { messages.append($0) })
+        XCTAssertEqual(again, first)
+        XCTAssertTrue(messages.contains { $0.contains("1 of 1 questions already scored") }, "\(messages)")
     }
 }

@@ -12,8 +12,8 @@ Domains (differing in difficulty; per-step slip rate of the simulated policy in 
 Wrong candidates carry step errors a model makes: a wrong product or sum, an earlier result
 carried wrongly, a misread number; every later step computes correctly from the wrong value,
 so the error propagates to the final answer as it would. The `products` training records have
-their accuracies randomly permuted among themselves (a deliberately corrupted domain); its
-meta and test records are clean.
+inverted labels, 1 − accuracy, as a broken answer checker would give (a deliberately corrupted
+domain); its meta and test records are clean.
 
 Run: python3 tools/demo/build_demo_data.py OUT_DIR   (needs `pip install reasoning-gym`)
 """
@@ -29,7 +29,7 @@ from reasoning_gym.arithmetic.leg_counting import ANIMALS
 SEED = 20251122
 SLIP = {"gsm": 0.20, "legs": 0.10, "chain": 0.10, "products": 0.20, "sums": 0.01}
 CORRUPTED = "products"
-SPLITS = {"train": 48, "meta": 10, "test": 20}  # questions per domain
+SPLITS = {"train": 48, "meta": 10, "test": 12}  # questions per domain
 CANDIDATES = 8
 ROLLOUTS = 8
 
@@ -221,10 +221,9 @@ def main(out_dir):
                                          "ground_truth": item[2], "dataset": domain,
                                          "accuracy": mc_accuracy(len(steps), k, wrong_at, domain, rng)})
         if domain == CORRUPTED:
-            labels = [r["accuracy"] for r in domain_train]
-            rng.shuffle(labels)
-            for r, a in zip(domain_train, labels):
-                r["accuracy"] = a
+            # a broken answer checker: every rollout judged the other way round
+            for r in domain_train:
+                r["accuracy"] = 1 - r["accuracy"]
         train += domain_train
         for qi, item in enumerate(me):
             # a small curated meta set: alternately a correct and a wrong chain per question
