@@ -121,8 +121,10 @@ public struct LineChart {
         for (i, s) in series.enumerated() {
             let color = Color.palette[i % Color.palette.count]
             let p = s.points.map { (axes.px(tx($0.x)), axes.py($0.y)) }
-            for (a, b) in zip(p, p.dropFirst()) { c.line(a.0, a.1, b.0, b.1, color, thickness: 2, dash: s.dashed ? 5 : nil) }
-            if s.markers { for q in p { c.disc(q.0, q.1, radius: 3.5, color) } }
+            // Earlier series are drawn wider, so a later one lying on top of them leaves them visible.
+            let width = 2 + Double(series.count - 1 - i) * 0.75
+            for (a, b) in zip(p, p.dropFirst()) { c.line(a.0, a.1, b.0, b.1, color, thickness: width, dash: s.dashed ? 5 : nil) }
+            if s.markers { for q in p { c.disc(q.0, q.1, radius: 2 + width, color) } }
             let ly = axes.top + 4 + Double(i) * 20
             c.line(axes.right + 16, ly + 9, axes.right + 40, ly + 9, color, thickness: 2, dash: s.dashed ? 5 : nil)
             c.text(s.name, x: axes.right + 46, y: ly)

@@ -12,8 +12,8 @@ Domains (differing in difficulty; per-step slip rate of the simulated policy in 
 Wrong candidates carry step errors a model makes: a wrong product or sum, an earlier result
 carried wrongly, a misread number; every later step computes correctly from the wrong value,
 so the error propagates to the final answer as it would. The `products` training records have
-inverted labels, 1 − accuracy, as a broken answer checker would give (a deliberately corrupted
-domain); its meta and test records are clean.
+every accuracy set to 1, as a broken answer checker that accepts every rollout would give (a
+deliberately corrupted domain); its meta and test records are clean.
 
 Run: python3 tools/demo/build_demo_data.py OUT_DIR   (needs `pip install reasoning-gym`)
 """
@@ -221,9 +221,9 @@ def main(out_dir):
                                          "ground_truth": item[2], "dataset": domain,
                                          "accuracy": mc_accuracy(len(steps), k, wrong_at, domain, rng)})
         if domain == CORRUPTED:
-            # a broken answer checker: every rollout judged the other way round
+            # a broken answer checker that accepts every rollout: all prefixes look perfect
             for r in domain_train:
-                r["accuracy"] = 1 - r["accuracy"]
+                r["accuracy"] = 1.0
         train += domain_train
         for qi, item in enumerate(me):
             # a small curated meta set: alternately a correct and a wrong chain per question
