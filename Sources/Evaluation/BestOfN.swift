@@ -1,5 +1,6 @@
 import Foundation
 import PRM
+import Torch
 
 /// One best-of-N question: its candidates' correctness, normalised final answers, and the
 /// per-step logits every evaluated PRM gave each candidate.

@@ -1,3 +1,5 @@
+import Torch
+
 /// Percentile bootstrap over questions: the 95 % interval of a mean, resampled with a seeded
 /// generator so a report is reproducible.
 public struct Interval: Codable, Equatable, Sendable {
@@ -29,18 +31,5 @@ public enum Bootstrap {
         let position = q * Double(sorted.count - 1)
         let lower = Int(position.rounded(.down)), upper = Swift.min(lower + 1, sorted.count - 1)
         return sorted[lower] + (sorted[upper] - sorted[lower]) * (position - Double(lower))
-    }
-}
-
-/// SplitMix64: small, fast, and the same sequence on every platform.
-public struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

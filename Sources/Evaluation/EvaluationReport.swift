@@ -23,18 +23,22 @@ public struct EvaluationReport: Codable {
     /// `questions[i].stepLogits` holds scores, in display order.
     public static func make(_ questions: [CandidateSet], prms: [String], testFile: String, aggregation: Aggregation,
                             tieRule: TieRule, seed: UInt64 = 0) -> EvaluationReport {
-        var main: [SelectionMethod] = []
-        for p in prms {
-            main.append(.prm(p, aggregation, tie: tieRule, name: p))
-            main.append(.prm(p, .last, tie: tieRule, name: "\(p) ORM-style (last step)"))
-        }
-        main += [.selfConsistency, .first, .random, .oracle]
+        // Every PRM under every aggregation, and the baselines, are scored once; the main
+        // table's PRM rows are two of those aggregations under display names.
+        let baselines: [SelectionMethod] = [.selfConsistency, .first, .random, .oracle]
         let perAggregation = prms.flatMap { p in Aggregation.allCases.map { SelectionMethod.prm(p, $0, tie: tieRule) } }
-        let all = BestOfNEvaluation.accuracies(questions, methods: main + perAggregation, seed: seed)
+        let all = BestOfNEvaluation.accuracies(questions, methods: perAggregation + baselines, seed: seed)
+        var main: [SelectionMethod] = [], accuracy: [String: [String: Accuracy]] = [:]
         var aggregations: [String: [String: Accuracy]] = [:]
         for p in prms {
+            for (a, name) in [(aggregation, p), (Aggregation.last, "\(p) ORM-style (last step)")] {
+                main.append(.prm(p, a, tie: tieRule, name: name))
+                accuracy[name] = all["\(p) [\(a.rawValue)]"]
+            }
             for a in Aggregation.allCases { aggregations[p, default: [:]][a.rawValue] = all["\(p) [\(a.rawValue)]"]![BestOfNEvaluation.overall]! }
         }
+        main += baselines
+        for b in baselines { accuracy[b.name] = all[b.name] }
         let curves = BestOfNEvaluation.scaling(questions, methods: main, seed: seed)
         var stepLevel: [String: StepLevelResult] = [:]
         for p in prms {
@@ -46,7 +50,7 @@ public struct EvaluationReport: Codable {
         }
         return EvaluationReport(testFile: testFile, questions: questions.count, candidatesPerQuestion: questions.map(\.count).min() ?? 0,
                                 tieRule: tieRule, aggregation: aggregation, methods: main.map(\.name),
-                                aggregations: aggregations, accuracy: main.reduce(into: [:]) { $0[$1.name] = all[$1.name] },
+                                aggregations: aggregations, accuracy: accuracy,
                                 scaling: curves.mapValues { Dictionary(uniqueKeysWithValues: $0.map { (String($0.key), $0.value) }) },
                                 stepLevel: stepLevel)
     }

@@ -34,6 +34,9 @@ final class AggregationTests: XCTestCase {
         XCTAssertEqual(Set(expected.keys), Set(Aggregation.allCases))
         for (aggregation, want) in expected {
             try assertClose(aggregation(logits: logits, mask: mask), want, rtol: 1e-12, "\(aggregation)")
+            for (i, chain) in steps.enumerated() {
+                XCTAssertEqual(aggregation.score(logits: chain), want[i], accuracy: 1e-12, "\(aggregation) (Double) chain \(i)")
+            }
         }
     }
 

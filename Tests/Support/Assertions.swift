@@ -92,17 +92,10 @@ public func sharedDirectory(file: StaticString = #filePath) -> URL? {
     return nil
 }
 
-/// A small deterministic generator so the closed-form side shares no code with LibTorch.
-public struct SplitMix {
-    var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+/// The seeded generator of the closed-form sides, with the draws they need.
+public typealias SplitMix = SplitMix64
+
+extension SplitMix64 {
     public mutating func uniform() -> Double { Double(next() >> 11) / Double(1 << 53) }
     public mutating func normal() -> Double {
         let u = Swift.max(uniform(), 1e-300), v = uniform()
