@@ -133,8 +133,11 @@ public final class CausalLM: Module {
     /// - attentionMask: [B, cached + L], 1 for real tokens, 0 for padding (nil: no padding).
     /// - positions: [B, L] position ids (nil: cached length + 0..<L; with a mask, counted over real tokens).
     /// - cache: filled with this call's keys and values when given.
+    /// - visibility: boolean [B or 1, L, cached + L], true where a query may attend to a key. It
+    ///   replaces the causal and padding pattern (several sequences packed into one, a tree of
+    ///   continuations sharing a prefix) and needs explicit `positions`.
     public func hiddenStates(_ input: DecoderInput, attentionMask: Tensor? = nil, positions: Tensor? = nil,
-                             cache: KVCache? = nil) throws -> Tensor {
+                             cache: KVCache? = nil, visibility: Tensor? = nil) throws -> Tensor {
         var h: Tensor
         switch input {
         case .tokens(let ids): h = try embed(ids)
@@ -142,9 +145,13 @@ public final class CausalLM: Module {
         }
         let (b, l) = (h.size(0), h.size(1))
         let past = cache?.length ?? 0
+        if visibility != nil && (positions == nil || attentionMask != nil) {
+            throw ConfigError(source: "hiddenStates", message: "a visibility pattern needs explicit positions and no padding mask")
+        }
         let positionIds = try positions ?? defaultPositions(batch: b, length: l, past: past, mask: attentionMask, device: h.device)
         let (cos, sin) = try rotary.cosSin(positions: positionIds, dtype: h.dtype)
-        let mask = try AttentionMask(queryLength: l, past: past, padding: attentionMask, device: h.device)
+        let mask = try visibility.map { AttentionMask(tensor: try $0.unsqueeze(1), isCausal: false) }
+            ?? AttentionMask(queryLength: l, past: past, padding: attentionMask, device: h.device)
         for (i, layer) in model.layers.enumerated() {
             h = try layer(h, cos: cos, sin: sin, mask: mask, cache: cache, layer: i)
         }
@@ -177,6 +184,11 @@ struct AttentionMask {
     /// Boolean [B or 1, 1, L, S] (true = attend), or nil when `isCausal` (or nothing) says it all.
     let tensor: Tensor?
     let isCausal: Bool
+
+    init(tensor: Tensor?, isCausal: Bool) {
+        self.tensor = tensor
+        self.isCausal = isCausal
+    }
 
     init(queryLength l: Int, past: Int, padding: Tensor?, device: Device) throws {
         if padding == nil && (past == 0 || l == 1) {

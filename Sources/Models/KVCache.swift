@@ -1,8 +1,7 @@
 import Torch
 
 /// Keys and values of earlier positions, per layer, shaped [B, kvHeads, S, headDim].
-/// Appending concatenates (as transformers' DynamicCache does), which keeps the cache
-/// differentiable for scoring many continuations of one prefix.
+/// Appending concatenates, as transformers' DynamicCache does.
 public final class KVCache {
     public private(set) var keys: [Tensor?]
     public private(set) var values: [Tensor?]
@@ -25,14 +24,5 @@ public final class KVCache {
             values[layer] = v
         }
         return (keys[layer]!, values[layer]!)
-    }
-
-    /// A cache of the first `length` positions only (views of these tensors): the shared
-    /// prefix that several continuations are evaluated against.
-    public func truncated(to length: Int) throws -> KVCache {
-        let c = KVCache(layers: keys.count)
-        c.keys = try keys.map { try $0?.narrow(dim: 2, start: 0, length: length) }
-        c.values = try values.map { try $0?.narrow(dim: 2, start: 0, length: length) }
-        return c
     }
 }

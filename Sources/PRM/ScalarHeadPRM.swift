@@ -12,8 +12,8 @@ public enum ScalarHeadInput: String, Codable, Sendable {
 public enum PrefixScoring: String, Codable, Sendable {
     /// One forward per step prefix, exactly as the original.
     case perPrefix = "per-prefix"
-    /// The longest prefix once with a KV cache; every other prefix reuses the cache up to
-    /// the tokens it shares with it and runs only the rest (its suffix), giving the same scores.
+    /// One forward over the longest prefix plus, for every other prefix, only the tokens after
+    /// what it shares with the longest (a tree attention mask), giving the same scores.
     case sharedPrefix = "shared-prefix"
 }
 
@@ -69,31 +69,59 @@ public final class ScalarHeadPRM: Module {
         guard mode == .sharedPrefix, prefixes.count > 1 else {
             return ChainScores(logits: try logits(prefixes), tokensProcessed: perPrefixTokens, perPrefixTokens: perPrefixTokens)
         }
+        let tree = PrefixTree(prefixes)
         let device = backbone.device
+        let n = tree.tokens.count
+        let hidden = try backbone.hiddenStates(.tokens(Tensor(tree.tokens.map(Int64.init), shape: [1, n]).to(device)),
+                                               positions: Tensor(tree.positions.map(Int64.init), shape: [1, n]).to(device),
+                                               visibility: Tensor(tree.visibility, shape: [1, n, n]).to(device))
+        let read = try Tensor(tree.readPositions.map(Int64.init)).to(device)
+        return ChainScores(logits: try headLogits(hidden.squeeze(0).indexSelect(dim: 0, index: read)),
+                           tokensProcessed: n, perPrefixTokens: perPrefixTokens)
+    }
+}
+
+/// A chain's step prefixes packed into one sequence: the longest prefix, then for every other
+/// prefix the tokens that follow what it shares with the longest one (its suffix). A suffix
+/// sees the shared tokens and itself only, at the positions it has in its own prefix, so one
+/// forward (and one backward) gives every prefix's last hidden state exactly as its own
+/// forward would; the weights are read once instead of once per prefix.
+struct PrefixTree {
+    private(set) var tokens: [Int] = []
+    private(set) var positions: [Int] = []
+    /// Row-major [n, n]: may query i attend to key j.
+    private(set) var visibility: [Bool] = []
+    /// Where prefix k's last token sits in `tokens`.
+    private(set) var readPositions: [Int]
+
+    init(_ prefixes: [[Int]]) {
         let longest = prefixes.indices.max { prefixes[$0].count < prefixes[$1].count }!
         let base = prefixes[longest]
-        let cache = KVCache(layers: backbone.config.layerCount)
-        let baseHidden = try backbone.hiddenStates(.tokens(Tensor(base.map(Int64.init), shape: [1, base.count]).to(device)), cache: cache)
-        var processed = base.count
-        var z: [Tensor] = []
-        for (k, tokens) in prefixes.enumerated() {
-            if k == longest {
-                z.append(try headLogits(baseHidden.select(dim: 1, index: base.count - 1)))
-                continue
-            }
-            // Reuse the cache over the tokens this prefix shares with the longest one; run
-            // at least its last token so there is a position to read.
-            let shared = Swift.min(commonPrefixLength(tokens, base), tokens.count - 1)
-            let rest = Array(tokens[shared...])
-            let hidden = try backbone.hiddenStates(.tokens(Tensor(rest.map(Int64.init), shape: [1, rest.count]).to(device)),
-                                                   cache: try cache.truncated(to: shared))
-            processed += rest.count
-            z.append(try headLogits(hidden.select(dim: 1, index: rest.count - 1)))
+        tokens = base
+        positions = Array(base.indices)
+        readPositions = Array(repeating: base.count - 1, count: prefixes.count)
+        // (first index in `tokens`, shared length) per suffix; the base is a suffix sharing nothing.
+        var segments = [(start: 0, shared: 0)]
+        for (k, prefix) in prefixes.enumerated() where k != longest {
+            // Run at least the last token so there is a position to read.
+            let shared = Swift.min(Self.commonPrefixLength(prefix, base), prefix.count - 1)
+            segments.append((tokens.count, shared))
+            tokens += prefix[shared...]
+            positions += shared..<prefix.count
+            readPositions[k] = tokens.count - 1
         }
-        return ChainScores(logits: try Tensor.cat(z, dim: 0), tokensProcessed: processed, perPrefixTokens: perPrefixTokens)
+        let n = tokens.count
+        visibility = Array(repeating: false, count: n * n)
+        for (s, segment) in segments.enumerated() {
+            let end = s + 1 < segments.count ? segments[s + 1].start : n
+            for i in segment.start..<end {
+                for j in 0..<segment.shared { visibility[i * n + j] = true }
+                for j in segment.start...i { visibility[i * n + j] = true }
+            }
+        }
     }
 
-    private func commonPrefixLength(_ a: [Int], _ b: [Int]) -> Int {
+    static func commonPrefixLength(_ a: [Int], _ b: [Int]) -> Int {
         var n = 0
         while n < a.count && n < b.count && a[n] == b[n] { n += 1 }
         return n

@@ -8,6 +8,12 @@ public enum Runtime {
         set { _ = ct_set_num_threads(Int32(max(1, newValue))) }
     }
 
+    /// Keeps freed tensor memory in the process for reuse (glibc), instead of returning it to
+    /// the kernel and faulting it in zero-filled on the next step. Call once at start-up.
+    public static func keepFreedMemory() {
+        _ = ct_keep_freed_memory()
+    }
+
     /// Seeds the default CPU generator (rand, randn, multinomial, dropout).
     public static func manualSeed(_ seed: UInt64) {
         _ = ct_manual_seed(seed)

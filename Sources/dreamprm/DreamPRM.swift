@@ -1,4 +1,5 @@
 import ArgumentParser
+import Torch
 
 @main
 struct DreamPRM: ParsableCommand {
@@ -7,6 +8,16 @@ struct DreamPRM: ParsableCommand {
         abstract: "Process reward models with learned data weights (DreamPRM), in Swift over LibTorch.",
         subcommands: [Train.self, Evaluate.self, Plot.self, Generate.self, Bench.self, Info.self]
     )
+
+    static func main() {
+        Runtime.keepFreedMemory()
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
 }
 
 /// Options every compute command shares.

@@ -39,6 +39,34 @@ final class ScalarHeadPRMTests: XCTestCase {
         }
     }
 
+    /// The meta loss back-propagates through the tree attention mask: the parameter gradient
+    /// of Σ_k z_k is the one the separate prefix forwards give.
+    func testSharedPrefixGradientsEqualPerPrefixGradients() throws {
+        for input in [ScalarHeadInput.logits, .hidden] {
+            let prm = try tinyPRM(input)
+            func gradients(_ mode: PrefixScoring) throws -> [Double] {
+                try prm.zeroGrad()
+                try prm.chainLogits(chainPrefixes(), mode: mode).logits.sum().backward()
+                return try prm.trainableParameters().flatMap { try ($0.grad ?? Tensor.zeros(like: $0)).doubles() }
+            }
+            let perPrefix = try gradients(.perPrefix)
+            XCTAssertGreaterThan(perPrefix.map(abs).max() ?? 0, 1e-3, "the gradient is not trivially zero")
+            assertClose(try gradients(.sharedPrefix), perPrefix, rtol: 1e-4, atol: 1e-6, "\(input) head")
+        }
+    }
+
+    /// Prefixes that share nothing with the longest one, or are not its prefixes at all, are
+    /// still scored as their own forwards would.
+    func testSharedPrefixHandlesUnrelatedPrefixes() throws {
+        let prm = try tinyPRM(.hidden)
+        let prefixes = [[1, 9, 4, 22, 30, 31], [7, 8], [1, 9, 4, 22, 30, 31, 40, 41, 42], [1, 9, 5, 60]]
+        let (a, b) = try Autograd.noGrad {
+            (try prm.chainLogits(prefixes, mode: .perPrefix), try prm.chainLogits(prefixes, mode: .sharedPrefix))
+        }
+        try assertClose(b.logits, a.logits, rtol: 1e-4, atol: 1e-4, "unrelated prefixes")
+        XCTAssertEqual(b.tokensProcessed, 9 + 1 + 2 + 2, "the longest, then [30, 31]'s last token, [7, 8], [5, 60]")
+    }
+
     func testBatchGradientIsTheMeanOfSingleSampleGradients() throws {
         let prm = try tinyPRM(.logits)
         let sequences = [[5, 17, 99, 3, 8], [44, 2, 71], [9, 9, 60, 61, 62, 63, 64]]

@@ -60,6 +60,7 @@ ct_tensor ct_rng_get_state(void);
 int ct_rng_set_state(ct_tensor state);
 int ct_set_num_threads(int n);
 int ct_get_num_threads(void);
+int ct_keep_freed_memory(void); // glibc: no mmap for large blocks, freed memory kept (0 = done)
 int ct_cuda_is_available(void);
 int ct_cuda_device_count(void);
 int ct_cuda_synchronize(int index);
