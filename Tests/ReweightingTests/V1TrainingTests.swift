@@ -17,25 +17,11 @@ final class V1TrainingTests: XCTestCase {
         Runtime.threadCount = 1
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("v1train-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        try makeBackbone(at: dir.appendingPathComponent("backbone"))
+        try TinyBackbone.write(to: dir.appendingPathComponent("backbone"))
         try writeData()
     }
 
     override func tearDown() { try? FileManager.default.removeItem(at: dir) }
-
-    private func makeBackbone(at url: URL) throws {
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        let tokenizers = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../TokenizersTests/Fixtures/tiny-bpe").standardized
-        let tokenizerJSON = try Data(contentsOf: tokenizers.appendingPathComponent("tokenizer.json"))
-        try tokenizerJSON.write(to: url.appendingPathComponent("tokenizer.json"))
-        let config = #"{"bos_token": "<|im_start|>", "eos_token": "<|im_end|>", "pad_token": "<|endoftext|>", "chat_template": "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}"}"#
-        try Data(config.utf8).write(to: url.appendingPathComponent("tokenizer_config.json"))
-        let modelConfig = #"{"model_type": "qwen2", "vocab_size": 700, "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2, "max_position_embeddings": 512, "rms_norm_eps": 1e-6, "rope_theta": 10000.0, "tie_word_embeddings": true}"#
-        try Data(modelConfig.utf8).write(to: url.appendingPathComponent("config.json"))
-        Runtime.manualSeed(5)
-        let model = try CausalLM(DecoderConfig(configJSON: url.appendingPathComponent("config.json")))
-        try SafeTensors.write(model.stateDict(), to: url.appendingPathComponent("model.safetensors"))
-    }
 
     private func writeData() throws {
         var train: [String] = [], meta: [String] = []
