@@ -274,11 +274,11 @@ int ct_set_num_threads(int n) { return status([&] { at::set_num_threads(n); }); 
 
 int ct_keep_freed_memory(void) {
 #if defined(__GLIBC__)
-  // Every block comes from the heap and freed heap memory is kept. By default glibc maps
+  // Every block comes from the heap and freed heap memory is kept (-1: never trimmed). By default glibc maps
   // blocks above a threshold afresh and unmaps them when freed, so each training step's
   // large gradients (the 113 MB tied-embedding one of SmolLM2, several times a step) are
   // zero-filled by the kernel page by page again: about a tenth of a CPU step.
-  return mallopt(M_MMAP_MAX, 0) == 1 && mallopt(M_TRIM_THRESHOLD, INT32_MAX) == 1 ? 0 : 1;
+  return mallopt(M_MMAP_MAX, 0) == 1 && mallopt(M_TRIM_THRESHOLD, -1) == 1 ? 0 : 1;
 #else
   return 0;
 #endif
