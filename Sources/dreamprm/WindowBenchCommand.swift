@@ -16,8 +16,8 @@ struct WindowBench: ParsableCommand {
 
     @OptionGroup var runtime: RuntimeOptions
 
-    @Option(help: "Timed windows (the median is reported) after one warm-up.")
-    var reps = 3
+    @Option(help: "Timed windows per engine (the median is reported) after one warm-up; also the reference's --reps.")
+    var reps = 5
 
     @Option(help: "Meta chains: shared-prefix (default) or per-prefix.")
     var scoring = "shared-prefix"
@@ -76,31 +76,37 @@ struct WindowBench: ParsableCommand {
         }
         func median(_ xs: [Double]) -> Double { xs.sorted()[xs.count / 2] }
         var phases: [String: Double] = [:]
-        var foreignLoad: [Double] = []
-        func timeWindows(_ e: BilevelEngine<V1TrainingProblem, V1MetaProblem>) throws -> [Double] {
-            for _ in 0..<5 { try e.step() }  // warm-up window
-            let load = ForeignLoad()
-            defer { if let l = load.sinceStart() { foreignLoad.append(l) } }
-            return try (0..<reps).map { _ in
-                let start = DispatchTime.now().uptimeNanoseconds
-                for _ in 0..<5 {
-                    let r = try e.step()
-                    if !r.upperPhaseSeconds.isEmpty { phases = r.upperPhaseSeconds }
-                }
-                return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        func timeWindow(_ e: BilevelEngine<V1TrainingProblem, V1MetaProblem>) throws -> Double {
+            let start = DispatchTime.now().uptimeNanoseconds
+            for _ in 0..<5 {
+                let r = try e.step()
+                if !r.upperPhaseSeconds.isEmpty { phases = r.upperPhaseSeconds }
             }
+            return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         }
-        let window = median(try timeWindows(engine(baseline: false)))
-        let plain = median(try timeWindows(engine(baseline: true)))
+        // The two engines' windows alternate, so a drift in the machine's speed (this VM's
+        // varies by ±15 % over minutes) does not bias their ratio.
+        let bilevel = try engine(baseline: false), lowerOnly = try engine(baseline: true)
+        _ = try timeWindow(bilevel)  // warm-up windows
+        _ = try timeWindow(lowerOnly)
+        let load = ForeignLoad()
+        var windows: [Double] = [], plains: [Double] = []
+        for _ in 0..<reps {
+            windows.append(try timeWindow(bilevel))
+            plains.append(try timeWindow(lowerOnly))
+        }
+        let foreignLoad = load.sinceStart()
+        let window = median(windows), plain = median(plains)
         var report: [String: Any] = [
             "threads": threads, "scoring": mode.rawValue,
             "tokens": ["train_records": train.prefix(5).map { encoder.encode($0.prompt).count }, "meta_chain_prefixes": chain.map(\.count)],
             "swift_window_s": window, "swift_5_lower_s": plain, "swift_window_over_5_lower": window / plain,
             "swift_upper_phase_seconds": phases,
-            // As the reference reports it: cores other processes or the hypervisor kept busy
-            // while we were timed (per engine); well above 0 means the figures are contaminated.
-            "swift_foreign_load": foreignLoad.map { ($0 * 100).rounded() / 100 },
+            "swift_windows_s": windows, "swift_5_lower_runs_s": plains,
         ]
+        // As the reference reports it: cores other processes or the hypervisor kept busy while
+        // we were timed; well above 0 means the figures are contaminated.
+        if let foreignLoad { report["swift_foreign_load"] = (foreignLoad * 100).rounded() / 100 }
         if FileManager.default.fileExists(atPath: reference) {
             FileHandle.standardError.write(Data("running the reference (\(reference), \(threads) thread(s))…\n".utf8))
             if let ref = PythonReference.run(script: reference, arguments: [url.deletingLastPathComponent().path, "--gguf-file", url.lastPathComponent,
