@@ -121,7 +121,7 @@ struct PrefixTree {
         }
     }
 
-    static func commonPrefixLength(_ a: [Int], _ b: [Int]) -> Int {
+    private static func commonPrefixLength(_ a: [Int], _ b: [Int]) -> Int {
         var n = 0
         while n < a.count && n < b.count && a[n] == b[n] { n += 1 }
         return n

@@ -108,8 +108,8 @@ struct WindowBench: ParsableCommand {
             "swift_upper_phase_seconds": phases,
             "swift_windows_s": windows, "swift_5_lower_runs_s": plains,
         ]
-        // As the reference reports it: cores other processes or the hypervisor kept busy while
-        // we were timed; well above 0 means the figures are contaminated.
+        // Cores other processes or the hypervisor kept busy while we (or, below, the reference)
+        // were timed; well above 0 means the figures are contaminated.
         if let foreignLoad { report["swift_foreign_load"] = (foreignLoad * 100).rounded() / 100 }
         if FileManager.default.fileExists(atPath: reference) {
             FileHandle.standardError.write(Data("running the reference (\(reference), \(threads) thread(s))…\n".utf8))
@@ -120,8 +120,6 @@ struct WindowBench: ParsableCommand {
                let blo = results["blo_iteration"] as? [String: Any], let reference = blo["median_s"] as? Double {
                 report["reference_window_s"] = reference
                 report["reference_window_over_5_lower"] = results["blo_over_5_lower"]
-                // Cores other processes kept busy while the reference was timed; well above 0
-                // means its figure is contaminated.
                 report["reference_foreign_load"] = blo["foreign_load"]
                 report["reference_tokens"] = ref["tokens"]
                 report["window_ratio_swift_over_reference"] = window / reference

@@ -9,10 +9,15 @@ import XCTest
 /// has its labels randomly permuted among its own records.
 final class PipelineControlledExperimentTests: XCTestCase {
     private var dir: URL!
-    /// How often the corrupted domain's permuted label still matches its verdict word.
-    private var corruptedAgreement = 0.0
     static let domains = ["alpha", "beta", "gamma", "corrupted"]
     static let nouns = ["box", "cup", "lamp", "door", "pipe", "gate"]
+    /// Each domain's 48 steps, alternately right and wrong.
+    static let verdicts = (0..<48).map { $0 % 2 == 0 }
+
+    /// The verdicts, or for the corrupted domain a random permutation of them.
+    static func labels(_ domain: String) -> [Bool] {
+        domain == "corrupted" ? verdicts.shuffledDeterministically(seed: 20) : verdicts
+    }
 
     override func setUpWithError() throws {
         Runtime.threadCount = 1
@@ -30,16 +35,13 @@ final class PipelineControlledExperimentTests: XCTestCase {
     private func writeData() throws {
         var train: [String] = []
         for domain in Self.domains {
-            let n = 48
-            let right = (0..<n).map { $0 % 2 == 0 }
-            let labels = domain == "corrupted" ? right.shuffledDeterministically(seed: 20) : right
-            if domain == "corrupted" { corruptedAgreement = Double(zip(right, labels).filter { $0 == $1 }.count) / Double(n) }
-            for i in 0..<n {
+            let labels = Self.labels(domain)
+            for i in 0..<Self.verdicts.count {
                 // The same few texts in every domain, so no record can be told apart (and its
                 // label memorised) by anything but the step's verdict word.
                 let noun = Self.nouns[(i / 2) % Self.nouns.count]
                 train.append(try json(["input": "Question: is the \(noun) in order?",
-                                       "add": "Step 1: the \(noun) is \(right[i] ? "fine" : "broken").",
+                                       "add": "Step 1: the \(noun) is \(Self.verdicts[i] ? "fine" : "broken").",
                                        "dataset": domain, "accuracy": labels[i] ? 1.0 : 0.0]))
             }
         }
@@ -79,7 +81,8 @@ final class PipelineControlledExperimentTests: XCTestCase {
     }
 
     func testTheCorruptedDomainGetsTheLowestWeightThroughThePipeline() throws {
-        XCTAssert((0.35...0.65).contains(corruptedAgreement), "the permutation leaves the labels about as informative as coin flips: \(corruptedAgreement)")
+        let agreement = Double(zip(Self.verdicts, Self.labels("corrupted")).filter { $0 == $1 }.count) / Double(Self.verdicts.count)
+        XCTAssert((0.35...0.65).contains(agreement), "the permutation leaves the labels about as informative as coin flips: \(agreement)")
         let weights = try train(baseline: false)
         print("pipeline experiment, learned domain weights: \(weights.sorted { $0.key < $1.key })")
         let corrupted = try XCTUnwrap(weights["corrupted"])
