@@ -36,11 +36,23 @@ public struct SelectionMethod {
     }
     public static let oracle = SelectionMethod(name: "oracle") { q, s in Selection.oracle(s.map { q.correct[$0] }) }
 
-    /// PRM selection: the highest aggregate of the candidates' step scores.
+    /// PRM selection: the highest aggregate of the candidates' step scores, compared before
+    /// the final σ so that saturated aggregates do not tie.
     public static func prm(_ prm: String, _ aggregation: Aggregation, tie: TieRule, name: String? = nil) -> SelectionMethod {
         SelectionMethod(name: name ?? "\(prm) [\(aggregation.rawValue)]") { q, s in
             guard let logits = q.stepLogits[prm] else { preconditionFailure("no scores of \(prm)") }
-            return Selection.byScore(s.map { aggregation.score(logits: logits[$0]) }, correct: s.map { q.correct[$0] }, tie: tie)
+            return Selection.byScore(s.map { aggregation.rankingScore(logits: logits[$0]) }, correct: s.map { q.correct[$0] }, tie: tie)
+        }
+    }
+
+    /// Weighted self-consistency: each candidate votes for its final answer with its PRM score
+    /// (the aggregate in (0, 1)); the answer with the largest total wins, ties going to the
+    /// answer stated first; candidates without an answer do not vote.
+    public static func weightedVote(_ prm: String, _ aggregation: Aggregation) -> SelectionMethod {
+        SelectionMethod(name: "\(prm) weighted vote") { q, s in
+            guard let logits = q.stepLogits[prm] else { preconditionFailure("no scores of \(prm)") }
+            let index = Selection.weightedMajorityIndex(s.map { q.answers[$0] }, weights: s.map { aggregation.score(logits: logits[$0]) })
+            return q.correct[s[index]] ? 1 : 0
         }
     }
 }

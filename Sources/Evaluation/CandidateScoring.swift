@@ -25,7 +25,10 @@ public struct TrainedPRM {
         let loaded = try ModelLoader.load(try ModelRegistry.resolve(backboneName))
         guard let template = loaded.chatTemplate else { throw ConfigError(source: loaded.source, message: "has no chat template this build can render") }
         let input: ScalarHeadInput = head.shape.last == loaded.model.config.hiddenSize && head.shape.last != loaded.model.config.vocabSize ? .hidden : .logits
-        let prm = try ScalarHeadPRM(backbone: loaded.model, input: input)
+        // Runs written before the standardised head existed have no head_init: they are the reference head.
+        let initialization = metadata["head_init"].map { ScalarHeadInit(rawValue: $0) } ?? .reference
+        guard let initialization else { throw ConfigError(source: file.path, message: "unknown head_init '\(metadata["head_init"]!)'") }
+        let prm = try ScalarHeadPRM(backbone: loaded.model, input: input, initialization: initialization)
         _ = try prm.load(from: weights, strict: true)
         try prm.to(device)
         let attributes = try FileManager.default.attributesOfItem(atPath: file.path)

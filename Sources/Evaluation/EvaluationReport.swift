@@ -18,6 +18,17 @@ public struct EvaluationReport: Codable {
     public var scaling: [String: [String: Double]]
     /// PRM name → ProcessBench-style result, where records carry first wrong steps.
     public var stepLevel: [String: StepLevelResult]
+    /// PRM name → AUROC of its chain ranking score (under `aggregation`) against correctness,
+    /// over all candidates of all questions.
+    public var chainAUROC: [String: Double]
+    /// PRM name → AUROC of step logits against "still correct at this step" (before the
+    /// chain's first wrong step), where records carry first wrong steps.
+    public var stepAUROC: [String: Double]
+    /// Paired bootstrap differences of best-of-N accuracy: each PRM against random and first,
+    /// and each pair of PRMs.
+    public var pairedDifferences: [PairedDifference]
+    /// PRM name → its chain scores for correct and wrong chains.
+    public var scoreDistributions: [String: ScoreDistribution]
 
     /// Runs every method on the scored questions. `prms` are the names under which
     /// `questions[i].stepLogits` holds scores, in display order.
@@ -30,15 +41,38 @@ public struct EvaluationReport: Codable {
         let all = BestOfNEvaluation.accuracies(questions, methods: perAggregation + baselines, seed: seed)
         var main: [SelectionMethod] = [], accuracy: [String: [String: Accuracy]] = [:]
         var aggregations: [String: [String: Accuracy]] = [:]
-        for p in prms {
+        let votes = prms.map { SelectionMethod.weightedVote($0, aggregation) }
+        let voteAccuracy = BestOfNEvaluation.accuracies(questions, methods: votes, seed: seed)
+        for (p, vote) in zip(prms, votes) {
             for (a, name) in [(aggregation, p), (Aggregation.last, "\(p) ORM-style (last step)")] {
                 main.append(.prm(p, a, tie: tieRule, name: name))
                 accuracy[name] = all["\(p) [\(a.rawValue)]"]
             }
+            main.append(vote)
+            accuracy[vote.name] = voteAccuracy[vote.name]
             for a in Aggregation.allCases { aggregations[p, default: [:]][a.rawValue] = all["\(p) [\(a.rawValue)]"]![BestOfNEvaluation.overall]! }
         }
         main += baselines
         for b in baselines { accuracy[b.name] = all[b.name] }
+
+        func perQuestion(_ m: SelectionMethod) -> [Double] { questions.map { m.pick($0, Array(0..<$0.count)) } }
+        var paired: [PairedDifference] = []
+        for (i, p) in prms.enumerated() {
+            let values = perQuestion(.prm(p, aggregation, tie: tieRule))
+            for b in [SelectionMethod.random, .first] { paired.append(.make(p, b.name, valuesA: values, valuesB: perQuestion(b), seed: seed)) }
+            for q in prms[(i + 1)...] { paired.append(.make(p, q, valuesA: values, valuesB: perQuestion(.prm(q, aggregation, tie: tieRule)), seed: seed)) }
+        }
+        var chainAUROC: [String: Double] = [:], stepAUROC: [String: Double] = [:], distributions: [String: ScoreDistribution] = [:]
+        for p in prms {
+            let chains = questions.flatMap { q in zip(q.stepLogits[p] ?? [], q.correct).map { (aggregation.rankingScore(logits: $0), $1) } }
+            chainAUROC[p] = AUROC.compute(scores: chains.map(\.0), positive: chains.map(\.1))
+            distributions[p] = ScoreDistribution.make(scores: chains.map(\.0), correct: chains.map(\.1))
+            let steps = questions.flatMap { q -> [(Double, Bool)] in
+                guard let wrong = q.firstWrongStep, let z = q.stepLogits[p] else { return [] }
+                return zip(z, wrong).flatMap { logits, first in logits.enumerated().map { k, v in (v, first.map { k < $0 } ?? true) } }
+            }
+            stepAUROC[p] = AUROC.compute(scores: steps.map(\.0), positive: steps.map(\.1))
+        }
         let curves = BestOfNEvaluation.scaling(questions, methods: main, seed: seed)
         var stepLevel: [String: StepLevelResult] = [:]
         for p in prms {
@@ -52,7 +86,8 @@ public struct EvaluationReport: Codable {
                                 tieRule: tieRule, aggregation: aggregation, methods: main.map(\.name),
                                 aggregations: aggregations, accuracy: accuracy,
                                 scaling: curves.mapValues { Dictionary(uniqueKeysWithValues: $0.map { (String($0.key), $0.value) }) },
-                                stepLevel: stepLevel)
+                                stepLevel: stepLevel, chainAUROC: chainAUROC, stepAUROC: stepAUROC, pairedDifferences: paired,
+                                scoreDistributions: distributions)
     }
 
     public var datasets: [String] {
@@ -68,6 +103,20 @@ public struct EvaluationReport: Codable {
         out.append("| method | overall |")
         out.append("|---|---|")
         for m in methods { out.append("| \(m) | \(cell(accuracy[m]?[BestOfNEvaluation.overall])) |") }
+        if !chainAUROC.isEmpty {
+            out += ["", "Threshold-free (AUROC: chains by the `\(aggregation.rawValue)` score against correctness; steps by their logit against "
+                    + "\"no error yet\"; 50 = chance):", "", "| PRM | chain AUROC | step AUROC |", "|---|---|---|"]
+            for p in chainAUROC.keys.sorted() {
+                out.append("| \(p) | \(chainAUROC[p].map(pct) ?? "–") | \(stepAUROC[p].map(pct) ?? "–") |")
+            }
+        }
+        if !pairedDifferences.isEmpty {
+            out += ["", "Paired differences of best-of-\(candidatesPerQuestion) accuracy (points; 95 % bootstrap over questions):", "",
+                    "| A − B | difference |", "|---|---|"]
+            for d in pairedDifferences {
+                out.append("| \(d.a) − \(d.b) | \(String(format: "%+.1f", 100 * d.difference)) [\(String(format: "%+.1f", 100 * d.interval.low)), \(String(format: "%+.1f", 100 * d.interval.high))] |")
+            }
+        }
         let perDataset = datasets.dropLast()
         if perDataset.count > 1 {
             out += ["", "Per dataset (%; questions in brackets):", "", "| dataset | " + methods.joined(separator: " | ") + " |",

@@ -23,20 +23,64 @@ public enum FinalAnswer {
         return lastMatch(#"-?\d[\d,]*(?:\.\d+)?(?:/\d+)?"#, in: text).map { String(text[$0]) }
     }
 
-    /// The canonical form: an option letter ("B"), a number (commas, currency, units and
-    /// percent signs dropped; fractions and decimals as one value, e.g. "3/4" = "0.75"), or
-    /// lower-cased text with collapsed whitespace.
+    /// The canonical form: an option letter ("B"); a number (commas, currency, units, degree
+    /// and percent signs dropped; fractions, decimals and constant LaTeX expressions as one
+    /// value, so "3/4", "0.75" and "\\frac{3}{4}" agree, as do "\\frac{\\sqrt{3}}{2}" and
+    /// "\\sqrt{3}/2"); an interval or tuple with its brackets and normalised entries ("[1, 3)");
+    /// a set or list of values, sorted ("\\{3, 1\\}", "1, 3" and "x = 1 or x = 3" are "{1, 3}");
+    /// otherwise the text lower-cased, whitespace collapsed and dropped around operators.
     public static func normalize(_ answer: String) -> String {
         var s = unwrapLaTeX(answer).trimmingCharacters(in: .whitespacesAndNewlines)
         s = s.replacingOccurrences(of: "−", with: "-")
         while let last = s.last, ".;!".contains(last) { s.removeLast() }
         s = s.trimmingCharacters(in: .whitespaces)
-        while s.hasPrefix("{"), s.hasSuffix("}") { s = String(s.dropFirst().dropLast()) }
+        while s.hasPrefix("{"), s.hasSuffix("}"), balanced(s.dropFirst().dropLast()) { s = String(s.dropFirst().dropLast()) }
         if let letter = optionLetter(s) { return letter }
-        // "x = 5" → "5": the value of an assignment.
-        if let r = s.range(of: #"^[A-Za-z]\s*=\s*"#, options: .regularExpression) { s.removeSubrange(r) }
+        s = withoutAssignment(s)
         if let value = numericValue(s) { return canonical(value) }
-        return s.lowercased().split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        if let interval = interval(s) { return interval }
+        let items = topLevelItems(s)
+        if items.count > 1 { return "{" + Set(items.map(normalize)).sorted().joined(separator: ", ") + "}" }
+        if let value = MathExpression.value(s) { return canonical(value) }
+        let words = s.lowercased().split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        return words.replacingOccurrences(of: #"\s*([-+*/^=(),<>])\s*"#, with: "$1", options: .regularExpression)
+    }
+
+    /// "x = 5" → "5", "f(x) = 2" → "2": the value of an assignment.
+    static func withoutAssignment(_ s: String) -> String {
+        guard let r = s.range(of: #"^\s*(?:[A-Za-z](?:_\{?\w+\}?)?|[A-Za-z]\([A-Za-z]\))\s*=\s*"#, options: .regularExpression) else { return s }
+        return String(s[r.upperBound...])
+    }
+
+    /// "(a, b]" and the like, entries normalised: an interval, or an ordered pair.
+    static func interval(_ s: String) -> String? {
+        guard let open = s.first, let close = s.last, "([".contains(open), ")]".contains(close) else { return nil }
+        let items = topLevelItems(String(s.dropFirst().dropLast()))
+        guard items.count >= 2 else { return nil }
+        return "\(open)" + items.map(normalize).joined(separator: ", ") + "\(close)"
+    }
+
+    /// Entries separated by top-level commas, " or " or " and " (and "x = 1, x = 2" forms).
+    static func topLevelItems(_ s: String) -> [String] {
+        let separated = s.replacingOccurrences(of: #"\s+(?:or|and)\s+|\\(?:text\{\s*(?:or|and)\s*\}|quad|qquad)"#, with: ",",
+                                               options: [.regularExpression, .caseInsensitive])
+        var items: [String] = [], current = "", depth = 0
+        for c in separated {
+            if "([{".contains(c) { depth += 1 }
+            if ")]}".contains(c) { depth -= 1 }
+            if c == ",", depth == 0 { items.append(current); current = "" } else { current.append(c) }
+        }
+        items.append(current)
+        return items.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+
+    static func balanced<S: StringProtocol>(_ s: S) -> Bool {
+        var depth = 0
+        for c in s {
+            if c == "{" { depth += 1 }
+            if c == "}" { depth -= 1; if depth < 0 { return false } }
+        }
+        return depth == 0
     }
 
     /// Extracted and normalised; nil when the chain states nothing.
@@ -71,6 +115,7 @@ public enum FinalAnswer {
         for (pattern, template) in [(#"\\[dt]?frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}"#, "$1/$2"), (#"\\[dt]?frac\s*(\d)(\d)"#, "$1/$2"),
                                     (#"\\(?:text|textbf|mathrm|mbox)\s*\{([^{}]*)\}"#, "$1"),
                                     (#"\\(?:left|right|displaystyle|[,;!])"#, ""), (#"\\%"#, "%"), (#"\\\$"#, "$"),
+                                    (#"\^\s*\{?\\circ\}?|°|\\degree"#, ""), (#"\\([{}])"#, "$1"), (#"\\infty"#, "∞"),
                                     (#"^\s*\$+|\$+\s*$"#, ""), (#"^\\\(|\\\)$|^\\\[|\\\]$"#, "")] {
             t = t.replacingOccurrences(of: pattern, with: template, options: .regularExpression)
         }

@@ -37,6 +37,18 @@ public enum Selection {
         return counts.filter { $0.value == top }.map { firstSeen[$0.key]! }.min()!
     }
 
+    /// Like `majorityIndex`, with each candidate's vote counted as its weight.
+    public static func weightedMajorityIndex(_ answers: [String?], weights: [Double]) -> Int {
+        var totals: [String: Double] = [:], firstSeen: [String: Int] = [:]
+        for (i, a) in answers.enumerated() {
+            guard let a else { continue }
+            totals[a, default: 0] += weights[i]
+            if firstSeen[a] == nil { firstSeen[a] = i }
+        }
+        guard let top = totals.values.max() else { return 0 }
+        return totals.filter { $0.value == top }.map { firstSeen[$0.key]! }.min()!
+    }
+
     public static func majority(_ answers: [String?], correct: [Bool]) -> Double {
         correct[majorityIndex(answers)] ? 1 : 0
     }

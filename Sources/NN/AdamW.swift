@@ -6,6 +6,9 @@ import Torch
 public final class AdamW: Optimizer {
     public let parameters: [Tensor]
     public var learningRate: Double
+    /// Per-parameter multipliers of `learningRate` (a schedule scales them all alike); all 1
+    /// by default. A parameter's weight decay scales with its rate, as in a PyTorch param group.
+    public var learningRateScales: [Double]
     public let beta1: Double, beta2: Double, eps: Double, weightDecay: Double, amsgrad: Bool
     public private(set) var steps: [Int]
     private var expAvg: [Tensor?]
@@ -25,6 +28,7 @@ public final class AdamW: Optimizer {
         self.weightDecay = weightDecay
         self.amsgrad = amsgrad
         steps = Array(repeating: 0, count: parameters.count)
+        learningRateScales = Array(repeating: 1, count: parameters.count)
         expAvg = Array(repeating: nil, count: parameters.count)
         expAvgSq = expAvg
         maxExpAvgSq = expAvg
@@ -43,11 +47,15 @@ public final class AdamW: Optimizer {
                 if amsgrad { maxExpAvgSq[i] = try Tensor.zeros(like: param) }
                 stepCounters[i] = try Tensor.zeros([], dtype: .float32, device: param.device)
             }
-            try FusedOptimizers.adamw(parameters: items.map(\.target), gradients: items.map(\.grad),
-                                      expAvg: items.map { expAvg[$0.index]! }, expAvgSq: items.map { expAvgSq[$0.index]! },
-                                      maxExpAvgSq: amsgrad ? items.map { maxExpAvgSq[$0.index]! } : nil,
-                                      steps: items.map { stepCounters[$0.index]! }, learningRate: learningRate,
-                                      beta1: beta1, beta2: beta2, weightDecay: weightDecay, eps: eps)
+            // One fused call per distinct rate (one call in the common case).
+            for scale in Set(items.map { learningRateScales[$0.index] }).sorted() {
+                let group = items.filter { learningRateScales[$0.index] == scale }
+                try FusedOptimizers.adamw(parameters: group.map(\.target), gradients: group.map(\.grad),
+                                          expAvg: group.map { expAvg[$0.index]! }, expAvgSq: group.map { expAvgSq[$0.index]! },
+                                          maxExpAvgSq: amsgrad ? group.map { maxExpAvgSq[$0.index]! } : nil,
+                                          steps: group.map { stepCounters[$0.index]! }, learningRate: learningRate * scale,
+                                          beta1: beta1, beta2: beta2, weightDecay: weightDecay, eps: eps)
+            }
             for item in items { steps[item.index] += 1 }
             try master.writeBack(parameters, items.map(\.index))
         }

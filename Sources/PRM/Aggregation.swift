@@ -93,4 +93,23 @@ extension Aggregation {
         case .logMean: return exp(z.map(logSigmoid).reduce(0, +) / n)
         }
     }
+
+    /// A value that orders chains exactly as `score` does but never rounds to a tie: the
+    /// argument of σ or of exp (σ(Σ z) is 1.0 in Double for every Σ z above ~37, so ranking
+    /// on it ties chains the PRM tells apart; METHOD.md §8). `mean` has no such form and is its score.
+    public func rankingScore(logits z: [Double]) -> Double {
+        precondition(!z.isEmpty, "a chain with no steps has no score")
+        func logSigmoid(_ x: Double) -> Double { Swift.min(x, 0) - log1p(exp(-abs(x))) }
+        let n = Double(z.count)
+        switch self {
+        case .mean: return score(logits: z)
+        case .min: return z.min()!
+        case .max: return z.max()!
+        case .product: return z.map(logSigmoid).reduce(0, +)
+        case .last: return z.last!
+        case .meanLogOdds: return z.reduce(0, +) / n
+        case .sumLogOdds: return z.reduce(0, +)
+        case .logMean: return z.map(logSigmoid).reduce(0, +) / n
+        }
+    }
 }

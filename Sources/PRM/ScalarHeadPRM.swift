@@ -8,6 +8,21 @@ public enum ScalarHeadInput: String, Codable, Sendable {
     case logits, hidden
 }
 
+/// How the scalar head starts and how fast it learns (METHOD.md §8).
+public enum ScalarHeadInit: String, Codable, CaseIterable, Sendable {
+    /// Zero weight and bias over standardised features, the weight trained at a rate divided
+    /// by its fan-in: every step probability is 0.5 at the start, and one AdamW step moves z
+    /// by at most about 2 × the head rate, whatever the vocabulary size or the logits' offset
+    /// and scale. The features are each position's vector standardised (a LayerNorm without
+    /// affine), minus their mean over a sample of training inputs, standardised again: what all
+    /// inputs share (most of a logit vector) is removed, so what tells steps apart has unit
+    /// scale and the head learns it at the same bounded rate.
+    case standardized
+    /// The original: PyTorch's default Linear initialisation over the raw features, trained at
+    /// the backbone's rate. On SmolLM2's logits |z| is far above 10 at step 0 (σ saturates).
+    case reference
+}
+
 /// How a chain's step prefixes are run through the backbone.
 public enum PrefixScoring: String, Codable, Sendable {
     /// One forward per step prefix, exactly as the original.
@@ -31,25 +46,78 @@ public struct ChainScores {
 public final class ScalarHeadPRM: Module {
     @Key("backbone") public var backbone: CausalLM
     @Key("prm_head") public var head: Linear
+    /// With `.standardized`: the mean standardised feature vector of the training inputs
+    /// (`centerFeatures`); a buffer, saved with the head, never trained.
+    @Key("prm_feature_center") public var featureCenter: Tensor?
     public let input: ScalarHeadInput
+    public let initialization: ScalarHeadInit
 
-    public init(backbone: CausalLM, input: ScalarHeadInput = .logits) throws {
+    public init(backbone: CausalLM, input: ScalarHeadInput = .logits, initialization: ScalarHeadInit = .standardized) throws {
         self.input = input
+        self.initialization = initialization
         _backbone.wrappedValue = backbone
         let width = input == .logits ? backbone.config.vocabSize : backbone.config.hiddenSize
         // float32 whatever the backbone's dtype, as the reference keeps its head.
-        _head.wrappedValue = try Linear(width, 1, dtype: .float32)
+        let head = try Linear(width, 1, dtype: .float32)
+        if initialization == .standardized {
+            try Autograd.noGrad { for p in [head.weight] + (head.bias.map { [$0] } ?? []) { try p.zero_() } }
+        }
+        _head.wrappedValue = head
+        _featureCenter.wrappedValue = initialization == .standardized ? try Tensor.zeros([width], dtype: .float32) : nil
         super.init()
+    }
+
+    /// The head's input width.
+    public var fanIn: Int { head.weight.size(1) }
+
+    /// Per-parameter multipliers of the lower optimiser's rate for `parameters` (the order the
+    /// optimiser holds them): with `.standardized`, the head's bias learns at `headRate` and
+    /// its weight at `headRate / fanIn`, so a step's change of z is bounded by ~2 × headRate
+    /// (Adam moves each coordinate by about its rate, and Σ|x̂_i| ≤ fanIn for standardised x̂).
+    /// The backbone keeps rate × 1; `.reference` trains everything at the backbone's rate.
+    public func learningRateScales(for parameters: [Tensor], backboneRate: Double, headRate: Double) -> [Double] {
+        parameters.map { p in
+            guard initialization == .standardized else { return 1 }
+            if p === head.weight { return headRate / (Double(fanIn) * backboneRate) }
+            if let b = head.bias, p === b { return headRate / backboneRate }
+            return 1
+        }
+    }
+
+    /// The head's input from final hidden states [N, H] at the scored positions.
+    func features(_ hidden: Tensor, centered: Bool = true) throws -> Tensor {
+        let raw = try (input == .logits ? try backbone.logits(hidden) : hidden).to(.float32)
+        guard let center = featureCenter else { return raw }
+        let standardized = try raw.layerNorm([fanIn], weight: nil, bias: nil)
+        return centered ? try (standardized - center).layerNorm([fanIn], weight: nil, bias: nil) : standardized
     }
 
     /// z from final hidden states [N, H] at the scored positions.
     func headLogits(_ hidden: Tensor) throws -> Tensor {
-        let features = input == .logits ? try backbone.logits(hidden) : hidden
-        return try head(features.to(.float32)).squeeze(-1)
+        try head(features(hidden)).squeeze(-1)
+    }
+
+    /// Sets the feature centre to the mean standardised feature of `sequences` (read at their
+    /// last token, as the head reads them), in batches, without a graph.
+    public func centerFeatures(on sequences: [[Int]], batchSize: Int = 8) throws {
+        guard let center = featureCenter, !sequences.isEmpty else { return }
+        try Autograd.noGrad {
+            var sum = try Tensor.zeros([fanIn], dtype: .float32, device: center.device)
+            for start in stride(from: 0, to: sequences.count, by: batchSize) {
+                let batch = Array(sequences[start..<Swift.min(start + batchSize, sequences.count)])
+                sum = try sum + features(lastHiddenStates(batch), centered: false).sum(dim: 0)
+            }
+            try center.copy_(sum / Double(sequences.count))
+        }
     }
 
     /// z for each sequence, read at its last token. Sequences are right-padded into one batch.
     public func logits(_ sequences: [[Int]]) throws -> Tensor {
+        try headLogits(lastHiddenStates(sequences))
+    }
+
+    /// Final hidden states [B, H] at each sequence's last token.
+    func lastHiddenStates(_ sequences: [[Int]]) throws -> Tensor {
         let width = sequences.map(\.count).max() ?? 0
         let ids = sequences.flatMap { $0.map(Int64.init) + [Int64](repeating: 0, count: width - $0.count) }
         let mask = sequences.flatMap { [Int64](repeating: 1, count: $0.count) + [Int64](repeating: 0, count: width - $0.count) }
@@ -59,7 +127,7 @@ public final class ScalarHeadPRM: Module {
         let hidden = try backbone.hiddenStates(.tokens(Tensor(ids, shape: [b, width]).to(device)),
                                                attentionMask: padded ? Tensor(mask, shape: [b, width]).to(device) : nil)
         let last = try Tensor(sequences.map { Int64($0.count - 1) }, shape: [b, 1, 1]).to(device).expand([b, 1, hidden.size(2)])
-        return try headLogits(hidden.gather(dim: 1, index: last).squeeze(1))
+        return try hidden.gather(dim: 1, index: last).squeeze(1)
     }
 
     /// z_k for every step prefix of one chain; `prefixes[k]` is the full token sequence the

@@ -58,6 +58,9 @@ public final class V1TrainingProblem: LowerProblem {
     public var order: ShuffledOrder
     /// θ, collected once: the engine asks for it several times per iteration.
     public let parameters: [Tensor]
+    /// Step logits of the training forwards since the last `takeStatistics()` (the darts
+    /// forwards at θ ± εv run without a graph and are not counted).
+    private var statistics = LogitStatistics()
 
     public init(prm: ScalarHeadPRM, records: [V1TrainRecord], encoder: PromptEncoder, batchSize: Int, seed: UInt64,
                 softLabels: Bool = false) {
@@ -77,11 +80,24 @@ public final class V1TrainingProblem: LowerProblem {
 
     public func nextBatch() throws -> [Int] { order.take(batchSize) }
 
+    /// Up to `count` training prompts spread evenly over the records, for the head's feature centre.
+    public func centeringSample(count: Int = 64) -> [[Int]] {
+        let step = Swift.max(1, sequences.count / count)
+        return stride(from: 0, to: sequences.count, by: step).prefix(count).map { sequences[$0] }
+    }
+
     public func losses(_ batch: [Int]) throws -> (perSample: Tensor, keys: Tensor) {
         let z = try prm.logits(batch.map { sequences[$0] })
+        if Autograd.isEnabled { statistics = statistics + LogitStatistics(try z.detach().doubles()) }
         let target = try Tensor(batch.map { accuracy[$0] }).to(z.device)
         let keys = try Tensor(batch.map { domainIndex[$0] }).to(z.device)
         return (softLabels ? try PRMLoss.softBCE(logits: z, accuracy: target) : try PRMLoss.mse(logits: z, accuracy: target), keys)
+    }
+
+    /// The logit statistics gathered since the last call, and a fresh start.
+    public func takeStatistics() -> LogitStatistics {
+        defer { statistics = LogitStatistics() }
+        return statistics
     }
 }
 
@@ -96,6 +112,10 @@ public final class V1MetaProblem: UpperProblem {
     public var order: ShuffledOrder
     /// Tokens run through the backbone by the last meta batch, and what per-prefix would cost.
     public private(set) var lastTokens = (processed: 0, perPrefix: 0)
+    /// Of the last meta batch: the fraction of chains whose aggregate is on the label's side of
+    /// 0.5, and the statistics of their step logits.
+    public private(set) var lastAccuracy = 0.0
+    public private(set) var lastStatistics = LogitStatistics()
 
     public init(prm: ScalarHeadPRM, chains: [(prefixes: [[Int]], label: Bool)], batchSize: Int, seed: UInt64,
                 mode: PrefixScoring, aggregation: Aggregation) {
@@ -112,16 +132,22 @@ public final class V1MetaProblem: UpperProblem {
     public func loss(_ batch: [Int]) throws -> Tensor {
         var total: Tensor?
         var tokens = (processed: 0, perPrefix: 0)
+        var right = 0, statistics = LogitStatistics()
         for i in batch {
             let scores = try prm.chainLogits(chains[i].prefixes, mode: mode)
             tokens.processed += scores.tokensProcessed
             tokens.perPrefix += scores.perPrefixTokens
             let z = try scores.logits.unsqueeze(0)
+            let values = try z.detach().doubles()
+            statistics = statistics + LogitStatistics(values)
+            if (aggregation.score(logits: values) > 0.5) == (chains[i].label > 0.5) { right += 1 }
             let mask = try Tensor.ones(z.shape, dtype: .bool, device: z.device)
             let l = try PRMLoss.v1Meta(stepLogits: z, mask: mask, label: Tensor([chains[i].label]).to(z.device), aggregation: aggregation)
             total = try total.map { try $0 + l } ?? l
         }
         lastTokens = tokens
+        lastAccuracy = Double(right) / Double(batch.count)
+        lastStatistics = statistics
         return try total!.sum() / Double(batch.count)
     }
 }

@@ -30,6 +30,11 @@ public struct V1TrainingConfiguration: Codable, Equatable {
     public var baseline = false
     public var hypergradient = "darts"
     public var headInput = ScalarHeadInput.logits
+    /// The head's start and rate: `standardized` (default) or the original's `reference`.
+    public var headInit = ScalarHeadInit.standardized
+    /// With `standardized`: the head bias's AdamW rate; its weight's is this / fan-in, so one
+    /// step moves z by at most about twice this. Follows the lower schedule.
+    public var headLearningRate = 0.05
     public var scoring = PrefixScoring.sharedPrefix
     public var aggregation = Aggregation.meanLogOdds
     public var softLabels = false
@@ -130,13 +135,16 @@ public final class V1Training {
         Runtime.manualSeed(c.seed)
         try loaded.model.to(device, dtype: dtype)
         if let n = c.trainLayers { try loaded.model.freezeAllButTopLayers(n) }
-        let prm = try ScalarHeadPRM(backbone: loaded.model, input: c.headInput)
+        let prm = try ScalarHeadPRM(backbone: loaded.model, input: c.headInput, initialization: c.headInit)
         try prm.head.to(device, dtype: .float32)
         let lower = V1TrainingProblem(prm: prm, records: train, encoder: encoder, batchSize: c.batchSize, seed: c.seed, softLabels: c.softLabels)
+        if !resume { try prm.centerFeatures(on: lower.centeringSample()) }
         let upper = V1MetaProblem(prm: prm, chains: chains, batchSize: c.metaBatchSize, seed: c.seed &+ 1, mode: c.scoring, aggregation: c.aggregation)
         let weights = try DomainTable(domains: lower.domains)
         try weights.to(device)
         let lowerOptimizer = try AdamW(lower.parameters, learningRate: c.learningRate, eps: 1e-6, weightDecay: c.weightDecay)
+        lowerOptimizer.learningRateScales = prm.learningRateScales(for: lower.parameters, backboneRate: c.learningRate,
+                                                                   headRate: c.headLearningRate)
         let upperOptimizer = try AdamW(weights.trainableParameters(), learningRate: c.metaLearningRate, weightDecay: c.metaWeightDecay)
         let engine = try BilevelEngine(
             lower: lower, upper: upper, weights: weights, lowerOptimizer: lowerOptimizer, upperOptimizer: upperOptimizer,
@@ -164,6 +172,7 @@ public final class V1Training {
         }
         let metrics = try MetricsLog(metricsURL)
         let progress = Progress(total: c.iterations, start: engine.iteration, log: log)
+        var health = TrainingHealth()
 
         func save() throws {
             let meta = CheckpointMetadata(configuration: c, engine: engine.state, lowerPosition: [lower.order.epoch, lower.order.index],
@@ -175,9 +184,13 @@ public final class V1Training {
 
         while engine.iteration < c.iterations {
             let r = try engine.step()
-            var line: [String: Any] = ["iteration": r.iteration, "lower_loss": r.lowerLoss, "lr": r.lowerLearningRate]
+            let logits = lower.takeStatistics()
+            var line: [String: Any] = ["iteration": r.iteration, "lower_loss": r.lowerLoss, "lr": r.lowerLearningRate,
+                                       "saturated_fraction": logits.saturatedFraction, "mean_abs_logit": logits.meanAbs]
             if let m = r.metaLoss {
                 line["meta_loss"] = m
+                line["meta_accuracy"] = upper.lastAccuracy
+                line["meta_saturated_fraction"] = upper.lastStatistics.saturatedFraction
                 line["hypergradient_norm"] = r.hypergradientNorm ?? 0
                 line["domain_weights"] = try weights.snapshot()
                 line["meta_tokens"] = upper.lastTokens.processed
@@ -185,10 +198,13 @@ public final class V1Training {
                 line["upper_phase_seconds"] = r.upperPhaseSeconds
             }
             try metrics.append(line)
-            progress.update(r.iteration, lowerLoss: r.lowerLoss, metaLoss: r.metaLoss, weights: c.baseline ? nil : try weights.snapshot())
+            progress.update(r.iteration, lowerLoss: r.lowerLoss, metaLoss: r.metaLoss, metaAccuracy: r.metaLoss.map { _ in upper.lastAccuracy },
+                            logits: logits, weights: c.baseline ? nil : try weights.snapshot())
+            for warning in health.record(lower: logits, hypergradientNorm: r.hypergradientNorm) { log(warning) }
             if r.iteration % c.saveEveryIterations == 0 || r.iteration == c.iterations { try save() }
         }
-        try SafeTensors.write(prm.stateDict(), metadata: ["format": "dreamprm-v1-prm", "reward_model": c.rewardModel, "head_input": c.headInput.rawValue], to: out.appendingPathComponent("prm.safetensors"))
+        try SafeTensors.write(prm.stateDict(), metadata: ["format": "dreamprm-v1-prm", "reward_model": c.rewardModel, "head_input": c.headInput.rawValue,
+                                                           "head_init": c.headInit.rawValue], to: out.appendingPathComponent("prm.safetensors"))
         try JSONFile.write(try weights.snapshot(), to: out.appendingPathComponent("domain_weights.json"))
         var finalReport = report
         finalReport.domains = lower.domains
@@ -263,6 +279,7 @@ final class Progress {
     private let began = Date()
     private var lastPrint = Date.distantPast
     private var lastMeta: Double?
+    private var lastMetaAccuracy: Double?
 
     init(total: Int, start: Int, log: @escaping (String) -> Void) {
         self.total = total
@@ -272,14 +289,18 @@ final class Progress {
 
     var elapsed: Double { Date().timeIntervalSince(began) }
 
-    func update(_ iteration: Int, lowerLoss: Double, metaLoss: Double?, weights: [String: Double]?) {
+    func update(_ iteration: Int, lowerLoss: Double, metaLoss: Double?, metaAccuracy: Double?, logits: LogitStatistics,
+                weights: [String: Double]?) {
         if let metaLoss { lastMeta = metaLoss }
+        if let metaAccuracy { lastMetaAccuracy = metaAccuracy }
         guard Date().timeIntervalSince(lastPrint) >= 1 || iteration == total else { return }
         lastPrint = Date()
         let rate = Double(iteration - start) / max(elapsed, 1e-9)
         let eta = rate > 0 ? Double(total - iteration) / rate : 0
         var parts = ["it \(iteration)/\(total)", String(format: "loss %.4f", lowerLoss)]
+        parts.append(String(format: "sat %.2f |z| %.2f", logits.saturatedFraction, logits.meanAbs))
         if let m = lastMeta { parts.append(String(format: "meta %.4f", m)) }
+        if let a = lastMetaAccuracy { parts.append(String(format: "meta-acc %.2f", a)) }
         if let w = weights { parts.append("w " + w.sorted { $0.key < $1.key }.map { "\($0.key)=\(String(format: "%.2f", $0.value))" }.joined(separator: " ")) }
         parts.append(String(format: "%.2f it/s", rate))
         parts.append(String(format: "ETA %02d:%02d", Int(eta) / 60, Int(eta) % 60))

@@ -10,7 +10,7 @@ struct Evaluate: ParsableCommand {
         abstract: "Best-of-N accuracy of trained PRMs and of first / random / self-consistency / oracle selection.",
         discussion: """
             Writes to --output: scores-NAME.json (per-step scores; reused when the PRM and test file are unchanged, \
-            and resumed if interrupted), report.json, report.md and scaling.png. Exit codes: 0 done, 1 failure, 2 bad input data.
+            and resumed if interrupted), report.json, report.md, scaling.png and score_distributions.png. Exit codes: 0 done, 1 failure, 2 bad input data.
             """)
 
     @Option(name: [.customLong("test_json_file"), .customLong("test-json-file")], help: "Best-of-N records (JSON array or JSON Lines).")
@@ -67,7 +67,13 @@ struct Evaluate: ParsableCommand {
                 let trained = try TrainedPRM.load(URL(fileURLWithPath: path), rewardModel: rewardModel, device: try Device(parsing: runtime.device))
                 let scores = try ScoreCache.scores(for: trained, records: records, testFile: testURL, splitter: split,
                                                    cache: out.appendingPathComponent("scores-\(name).json"), log: log)
-                for i in questions.indices { questions[i].stepLogits[name] = scores[i] }
+                for (i, candidates) in scores.enumerated() {
+                    for (j, steps) in candidates.enumerated() where steps.contains(where: { !$0.isFinite }) {
+                        throw DataError(file: testFile, record: i, field: "candidates[\(j)]",
+                                        message: "\(name) gives a non-finite step score (\(steps)) to this candidate; the question cannot be ranked")
+                    }
+                    questions[i].stepLogits[name] = candidates
+                }
             }
             let report = EvaluationReport.make(questions, prms: named.map(\.0), testFile: testFile, aggregation: aggregation, tieRule: tie, seed: seed)
             try ReportFiles.write(report, to: out)

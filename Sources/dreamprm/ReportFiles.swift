@@ -11,6 +11,15 @@ enum ReportFiles {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try AtomicFile.write(try encoder.encode(report), to: dir.appendingPathComponent("report.json"))
         try AtomicFile.write(Data(report.markdown.utf8), to: dir.appendingPathComponent("report.md"))
+        let distributions = report.scoreDistributions.sorted { $0.key < $1.key }.flatMap { name, d in
+            [LineChart.Series(name: "\(name): correct chains", points: zip(d.centers, d.correct).map { (x: $0, y: Double($1)) }, markers: true),
+             LineChart.Series(name: "\(name): wrong chains", points: zip(d.centers, d.wrong).map { (x: $0, y: Double($1)) }, markers: true, dashed: true)]
+        }
+        if !distributions.isEmpty {
+            let chart = LineChart(title: "Chain scores (\(report.aggregation.rawValue), before σ) of correct and wrong chains",
+                                  xLabel: "score", yLabel: "chains", series: distributions)
+            try AtomicFile.write(chart.render(width: 900, height: 480).png(), to: dir.appendingPathComponent("score_distributions.png"))
+        }
         let series = report.methods.compactMap { m -> LineChart.Series? in
             guard let curve = report.scaling[m], curve.count > 1 else { return nil }
             let points = curve.compactMap { k, v in Int(k).map { (x: Double($0), y: 100 * v) } }.sorted { $0.x < $1.x }

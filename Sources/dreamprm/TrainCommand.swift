@@ -41,6 +41,8 @@ struct Train: ParsableCommand {
     @Option(name: names("scoring"), help: "Meta chains: shared-prefix (default) or per-prefix; same scores.") var scoring: String?
     @Option(name: names("aggregation"), help: "Meta aggregation: mean-log-odds (code, default), sum-log-odds (paper), mean, min, …") var aggregation: String?
     @Option(name: names("head_input"), help: "Scalar head on the last-position logits (default, as v1) or hidden state.") var headInput: String?
+    @Option(name: names("head_init"), help: "standardized (default: zero head over standardised features, p = 0.5 at the start) or reference (the original's PyTorch initialisation over raw features; saturates on large vocabularies).") var headInit: String?
+    @Option(name: names("head_lr"), help: "With --head_init standardized: the head's rate; one step moves z by at most about twice this (default 0.05).") var headLR: Double?
     @Option(name: names("train_layers"), help: "Train only the top N decoder layers and the head (default: the whole backbone).") var trainLayers: Int?
     @Option(name: names("threads"), help: "CPU threads (default: LibTorch's choice).") var threads: Int?
     @Flag(name: names("rollback"), help: "Restore θ at each window's start after the upper step and redo one lower step.") var rollback = false
@@ -77,6 +79,13 @@ struct Train: ParsableCommand {
             guard let h = ScalarHeadInput(rawValue: headInput) else { throw ValidationError("--head_input: logits or hidden") }
             c.headInput = h
         }
+        if let headInit {
+            guard let h = ScalarHeadInit(rawValue: headInit) else { throw ValidationError("--head_init: standardized or reference") }
+            c.headInit = h
+        }
+        set(headLR, \.headLearningRate)
+        guard c.headLearningRate.isFinite, c.headLearningRate > 0 else { throw ValidationError("--head_lr must be a positive number") }
+        guard c.learningRate.isFinite, c.learningRate > 0 else { throw ValidationError("--lr must be a positive number") }
         if rollback { c.rollback = true }
         if baseline { c.baseline = true }
         if softLabels { c.softLabels = true }

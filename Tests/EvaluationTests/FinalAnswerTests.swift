@@ -81,4 +81,37 @@ final class FinalAnswerTests: XCTestCase {
         XCTAssertEqual(Set(["3/4", "0.75", "\\frac{3}{4}", "75/100"].map { FinalAnswer.normalize($0) }), ["0.75"])
         XCTAssertEqual(Set(["(B)", "B", "b)", "Option B", "B. 12"].map { FinalAnswer.normalize($0) }), ["B"])
     }
+
+    /// Competition-style answers: each group is one answer written several ways; groups differ.
+    /// Values are checked against numbers computed by hand (√3/2 = 0.866025, 2π = 6.28319, …).
+    static let mathematicalForms: [(String, [String])] = [
+        ("0.866025", [#"\frac{\sqrt{3}}{2}"#, #"\sqrt{3}/2"#, #"\dfrac{\sqrt3}{2}"#, #"$\frac{1}{2}\sqrt{3}$"#, "0.8660254"]),
+        ("6.28319", [#"2\pi"#, #"2 \pi"#, "2π", #"\frac{4\pi}{2}"#]),
+        ("1.5708", [#"\frac{\pi}{2}"#, #"\pi/2"#, #"\dfrac{\pi}{2}"#]),
+        ("2.82843", [#"2\sqrt{2}"#, #"\sqrt{8}"#, #"\sqrt[2]{8}"#, #"2 \cdot \sqrt{2}"#]),
+        ("0.5", [#"\frac12"#, "1/2", "0.50", #"x = \frac{1}{2}"#, #"\boxed{\tfrac{1}{2}}"#]),
+        ("1000", ["10^{3}", "10^3", #"1\,000"#, "1,000"]),
+        ("3", [#"\sqrt[3]{27}"#, "27^{1/3}", "(1+2)"]),
+        ("30", [#"30^\circ"#, #"30^{\circ}"#, "30°", "30 degrees"]),
+        ("-4", ["-4", "−4", #"y = -4"#, "-(2+2)"]),
+        ("{1, 3}", [#"\{1, 3\}"#, #"\{3,1\}"#, "1, 3", "x = 1 or x = 3", #"x=3 \text{ or } x=1"#, "3 and 1"]),
+        ("{-2, 0.5}", [#"x = -2, x = \frac{1}{2}"#, #"\frac{1}{2}, -2"#]),
+        ("[1, 3)", ["[1, 3)", "[1,3)", #"\left[1, 3\right)"#, #"[\frac{2}{2}, \sqrt{9})"#]),
+        ("(-inf, 2]", [#"(-\infty, 2]"#, #"\left(-\infty,2\right]"#, "(-∞, 2]"]),
+        ("(2, 3)", ["(2, 3)", "(2,3)", #"\left(2, 3\right)"#]),
+        ("2x+1", ["2x + 1", "2x+1", #"\boxed{2x + 1}"#]),
+        ("12 cm^2", ["12 cm^2"]),
+    ]
+
+    func testMathematicalAnswersNormaliseByValue() {
+        for (expected, forms) in Self.mathematicalForms {
+            for form in forms { XCTAssertEqual(FinalAnswer.normalize(form), expected, form) }
+        }
+        let canonical = Self.mathematicalForms.map(\.0)
+        XCTAssertEqual(Set(canonical).count, canonical.count, "distinct answers stay distinct")
+        XCTAssertNotEqual(FinalAnswer.normalize("[1, 3)"), FinalAnswer.normalize("(1, 3]"), "open and closed ends differ")
+        XCTAssertNotEqual(FinalAnswer.normalize("(1, 3)"), FinalAnswer.normalize("(3, 1)"), "a pair is ordered")
+        XCTAssertEqual(FinalAnswer.normalized(from: #"So the solutions are \boxed{x = 3 \text{ or } x = 1}."#), "{1, 3}")
+        XCTAssertEqual(FinalAnswer.normalized(from: #"Final answer: $\frac{\sqrt{3}}{2}$"#), "0.866025")
+    }
 }

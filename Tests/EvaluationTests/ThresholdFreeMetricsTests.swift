@@ -1,0 +1,74 @@
+import Evaluation
+import PRM
+import XCTest
+
+final class ThresholdFreeMetricsTests: XCTestCase {
+    /// AUROC against its definition: the fraction of (positive, negative) pairs ordered
+    /// correctly, ties one half; plus hand-computed cases.
+    func testAUROCEqualsThePairwiseDefinition() {
+        XCTAssertEqual(AUROC.compute(scores: [0.1, 0.4, 0.35, 0.8], positive: [false, false, true, true]), 0.75)
+        XCTAssertEqual(AUROC.compute(scores: [1, 1, 1, 1], positive: [true, false, true, false]), 0.5)
+        XCTAssertEqual(AUROC.compute(scores: [3, 2, 1], positive: [true, true, false]), 1)
+        XCTAssertNil(AUROC.compute(scores: [1, 2], positive: [true, true]))
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<20 {
+            let n = Int.random(in: 2...40, using: &rng)
+            let scores = (0..<n).map { _ in Double(Int.random(in: 0...6, using: &rng)) }  // many ties
+            var positive = (0..<n).map { _ in Bool.random(using: &rng) }
+            positive[0] = true; positive[1] = false
+            var pairs = 0.0, count = 0.0
+            for i in 0..<n where positive[i] {
+                for j in 0..<n where !positive[j] {
+                    pairs += scores[i] > scores[j] ? 1 : scores[i] == scores[j] ? 0.5 : 0
+                    count += 1
+                }
+            }
+            XCTAssertEqual(AUROC.compute(scores: scores, positive: positive)!, pairs / count, accuracy: 1e-12)
+        }
+    }
+
+    func testPairedDifferenceIsTheMeanPerQuestionDifference() {
+        let a: [Double] = [1, 1, 0, 1, 0, 1], b: [Double] = [0, 1, 0, 0, 0, 1]
+        let d = PairedDifference.make("A", "B", valuesA: a, valuesB: b)
+        XCTAssertEqual(d.difference, 2.0 / 6, accuracy: 1e-12)
+        XCTAssert(d.interval.low <= d.difference && d.difference <= d.interval.high)
+        XCTAssertGreaterThanOrEqual(d.interval.low, 0, "a paired difference that is never negative has no negative resample")
+        let same = PairedDifference.make("A", "A", valuesA: a, valuesB: a)
+        XCTAssertEqual(same.interval, Interval(low: 0, high: 0), "identical methods differ by exactly 0 in every resample")
+    }
+
+    /// Weighted self-consistency: answer totals decide; equal totals go to the answer stated first.
+    func testWeightedVote() {
+        XCTAssertEqual(Selection.weightedMajorityIndex(["7", "8", "8", "7", nil], weights: [0.9, 0.3, 0.3, 0.1, 5]), 0, "7: 1.0 against 8: 0.6")
+        XCTAssertEqual(Selection.weightedMajorityIndex(["7", "8", "8"], weights: [0.9, 0.5, 0.5]), 1, "8: 1.0 against 7: 0.9")
+        XCTAssertEqual(Selection.weightedMajorityIndex(["8", "7", "7"], weights: [1, 0.5, 0.5]), 0, "a tie goes to the answer stated first")
+        XCTAssertEqual(Selection.weightedMajorityIndex([nil, nil], weights: [1, 1]), 0)
+        // Through the selection method: σ(mean z) weights; candidate 2 is correct.
+        let q = CandidateSet(dataset: "d", correct: [false, false, true], answers: ["1", "1", "2"],
+                             stepLogits: ["p": [[-3], [-3], [4]]])
+        XCTAssertEqual(SelectionMethod.weightedVote("p", .meanLogOdds).pick(q, [0, 1, 2]), 1, "0.047 + 0.047 against 0.982")
+        XCTAssertEqual(SelectionMethod.selfConsistency.pick(q, [0, 1, 2]), 0)
+    }
+
+    /// σ(Σ z) is exactly 1.0 in Double for both chains below; ranking before σ still tells
+    /// them apart (METHOD.md §8).
+    func testRankingOnThePreSigmoidAggregateBreaksSaturatedTies() {
+        let chains: [[Double]] = [[20, 20, 19], [20, 20, 21]]
+        XCTAssertEqual(Aggregation.sumLogOdds.score(logits: chains[0]), Aggregation.sumLogOdds.score(logits: chains[1]))
+        let q = CandidateSet(dataset: "d", correct: [false, true], answers: ["1", "2"], stepLogits: ["p": chains])
+        XCTAssertEqual(SelectionMethod.prm("p", .sumLogOdds, tie: .first).pick(q, [0, 1]), 1)
+        for a in Aggregation.allCases {
+            let z: [[Double]] = [[0.3, -1.2], [2.0, 0.1], [-0.4, -0.2]]
+            let byScore = z.indices.sorted { a.score(logits: z[$0]) < a.score(logits: z[$1]) }
+            let byRank = z.indices.sorted { a.rankingScore(logits: z[$0]) < a.rankingScore(logits: z[$1]) }
+            XCTAssertEqual(byScore, byRank, "\(a): the ranking score orders chains as the score does")
+        }
+    }
+
+    func testScoreDistributionCountsEveryChainOnce() {
+        let d = ScoreDistribution.make(scores: [0, 0.5, 1, 1, 0.26], correct: [false, true, true, false, true], bins: 4)
+        XCTAssertEqual(d.correct, [0, 1, 1, 1])
+        XCTAssertEqual(d.wrong, [1, 0, 0, 1])
+        XCTAssertEqual(d.centers, [0.125, 0.375, 0.625, 0.875])
+    }
+}
