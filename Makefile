@@ -3,7 +3,7 @@
 SWIFT ?= swift
 THREADS ?= 1
 
-.PHONY: setup models build debug test demo bench-core fixtures clean
+.PHONY: setup models build debug test demo experiment bench-core fixtures clean
 
 setup:
 	@./scripts/setup-torch.sh
@@ -26,6 +26,10 @@ test: setup models
 # Demo data (built once), a vanilla PRM and DreamPRM on one budget, best-of-8 evaluation.
 demo: setup models
 	./scripts/demo.sh
+
+# The controlled corrupted-domain experiment with the default head on SmolLM2 (~10 min).
+experiment: setup models
+	./scripts/experiment.sh
 
 bench-core: build
 	OMP_NUM_THREADS=$(THREADS) .build/release/dreamprm bench core --threads $(THREADS)

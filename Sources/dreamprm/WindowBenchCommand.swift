@@ -52,7 +52,8 @@ struct WindowBench: ParsableCommand {
         let loaded = try ModelLoader.load(url)
         let encoder = PromptEncoder(tokenizer: loaded.tokenizer, template: loaded.chatTemplate ?? .smolLM2)
         Runtime.manualSeed(0)
-        let prm = try ScalarHeadPRM(backbone: loaded.model)
+        // The reference's head (what the Python side times), not the standardised default.
+        let prm = try ScalarHeadPRM(backbone: loaded.model, initialization: .reference)
         // Training records: question + 3 steps, four domains, as the reference's.
         let domains = ["d0", "d1", "d2", "d3"]
         let train = try (0..<20).map { i -> V1TrainRecord in
