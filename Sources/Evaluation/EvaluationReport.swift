@@ -21,6 +21,9 @@ public struct EvaluationReport: Codable {
     /// PRM name → AUROC of its chain ranking score (under `aggregation`) against correctness,
     /// over all candidates of all questions.
     public var chainAUROC: [String: Double]
+    /// PRM name → AUROC of the chain ranking score within each question (the pairs a best-of-N
+    /// pick compares), averaged over questions that have both correct and wrong candidates.
+    public var questionAUROC: [String: Double]
     /// PRM name → AUROC of step logits against "still correct at this step" (before the
     /// chain's first wrong step), where records carry first wrong steps.
     public var stepAUROC: [String: Double]
@@ -62,10 +65,15 @@ public struct EvaluationReport: Codable {
             for b in [SelectionMethod.random, .first] { paired.append(.make(p, b.name, valuesA: values, valuesB: perQuestion(b), seed: seed)) }
             for q in prms[(i + 1)...] { paired.append(.make(p, q, valuesA: values, valuesB: perQuestion(.prm(q, aggregation, tie: tieRule)), seed: seed)) }
         }
+        var questionAUROC: [String: Double] = [:]
         var chainAUROC: [String: Double] = [:], stepAUROC: [String: Double] = [:], distributions: [String: ScoreDistribution] = [:]
         for p in prms {
             let chains = questions.flatMap { q in zip(q.stepLogits[p] ?? [], q.correct).map { (aggregation.rankingScore(logits: $0), $1) } }
             chainAUROC[p] = AUROC.compute(scores: chains.map(\.0), positive: chains.map(\.1))
+            let perQuestion = questions.compactMap { q in
+                q.stepLogits[p].flatMap { AUROC.compute(scores: $0.map(aggregation.rankingScore), positive: q.correct) }
+            }
+            if !perQuestion.isEmpty { questionAUROC[p] = perQuestion.reduce(0, +) / Double(perQuestion.count) }
             distributions[p] = ScoreDistribution.make(scores: chains.map(\.0), correct: chains.map(\.1))
             let steps = questions.flatMap { q -> [(Double, Bool)] in
                 guard let wrong = q.firstWrongStep, let z = q.stepLogits[p] else { return [] }
@@ -86,7 +94,7 @@ public struct EvaluationReport: Codable {
                                 tieRule: tieRule, aggregation: aggregation, methods: main.map(\.name),
                                 aggregations: aggregations, accuracy: accuracy,
                                 scaling: curves.mapValues { Dictionary(uniqueKeysWithValues: $0.map { (String($0.key), $0.value) }) },
-                                stepLevel: stepLevel, chainAUROC: chainAUROC, stepAUROC: stepAUROC, pairedDifferences: paired,
+                                stepLevel: stepLevel, chainAUROC: chainAUROC, questionAUROC: questionAUROC, stepAUROC: stepAUROC, pairedDifferences: paired,
                                 scoreDistributions: distributions)
     }
 
@@ -104,10 +112,11 @@ public struct EvaluationReport: Codable {
         out.append("|---|---|")
         for m in methods { out.append("| \(m) | \(cell(accuracy[m]?[BestOfNEvaluation.overall])) |") }
         if !chainAUROC.isEmpty {
-            out += ["", "Threshold-free (AUROC: chains by the `\(aggregation.rawValue)` score against correctness; steps by their logit against "
-                    + "\"no error yet\"; 50 = chance):", "", "| PRM | chain AUROC | step AUROC |", "|---|---|---|"]
+            out += ["", "Threshold-free (AUROC, 50 = chance: chains by the `\(aggregation.rawValue)` score against correctness, within each "
+                    + "question (averaged) and pooled over all questions; steps by their logit against \"no error yet\"):", "",
+                    "| PRM | within-question AUROC | pooled chain AUROC | step AUROC |", "|---|---|---|---|"]
             for p in chainAUROC.keys.sorted() {
-                out.append("| \(p) | \(chainAUROC[p].map(pct) ?? "–") | \(stepAUROC[p].map(pct) ?? "–") |")
+                out.append("| \(p) | \(questionAUROC[p].map(pct) ?? "–") | \(chainAUROC[p].map(pct) ?? "–") | \(stepAUROC[p].map(pct) ?? "–") |")
             }
         }
         if !pairedDifferences.isEmpty {

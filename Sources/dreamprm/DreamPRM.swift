@@ -6,7 +6,7 @@ struct DreamPRM: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dreamprm",
         abstract: "Process reward models with learned data weights (DreamPRM), in Swift over LibTorch.",
-        subcommands: [Train.self, Evaluate.self, Plot.self, Generate.self, Bench.self, Info.self]
+        subcommands: [Train.self, Evaluate.self, Summarize.self, Plot.self, Generate.self, Bench.self, Info.self]
     )
 
     static func main() {

@@ -72,3 +72,26 @@ final class ThresholdFreeMetricsTests: XCTestCase {
         XCTAssertEqual(d.centers, [0.125, 0.375, 0.625, 0.875])
     }
 }
+
+final class SeedSummaryTests: XCTestCase {
+    /// Two seeds of one experiment, evaluated from hand-made scores; the summary's means and
+    /// lowest domains are checked against values worked out by hand.
+    func testMeansOverSeedsAndTheLowestDomainPerSeed() {
+        func report(_ pick: [[Double]]) -> EvaluationReport {
+            let questions = [CandidateSet(dataset: "d", correct: [true, false], answers: ["1", "2"], stepLogits: ["P": [pick[0], pick[1]]]),
+                             CandidateSet(dataset: "d", correct: [false, true], answers: ["3", "4"], stepLogits: ["P": [[0], [1]]])]
+            return EvaluationReport.make(questions, prms: ["P"], testFile: "t.json", aggregation: .meanLogOdds, tieRule: .first)
+        }
+        // Seed 1 picks right in both questions, seed 2 in the second only.
+        let summary = SeedSummary.make(seeds: ["1", "2"], reports: [report([[2], [1]]), report([[0], [1]])],
+                                       weights: [["a": 1.2, "b": 0.5, "c": 1.3], ["a": 0.4, "b": 0.9, "c": 1.7]])
+        XCTAssertEqual(summary.accuracy["P"]?.perSeed, [1, 0.5])
+        XCTAssertEqual(summary.accuracy["P"]?.mean, 0.75)
+        XCTAssertEqual(summary.accuracy["random"]?.perSeed, [0.5, 0.5])
+        XCTAssertEqual(summary.questionAUROC["P"]?.perSeed, [1, 0.5])
+        XCTAssertEqual(summary.differences["P − random"]?.mean ?? .nan, 0.25, accuracy: 1e-12)
+        XCTAssertEqual(summary.domainWeights["b"]?.mean ?? .nan, 0.7, accuracy: 1e-12)
+        XCTAssertEqual(summary.lowestDomain, ["b", "a"])
+        XCTAssert(summary.markdown.contains("| P | 75.0 | 100.0 | 50.0 |"), summary.markdown)
+    }
+}

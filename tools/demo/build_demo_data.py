@@ -174,6 +174,17 @@ def run_chain(steps, error_at, kind, rng):
     return out
 
 
+LEAD_INS = ["", "", "Next, ", "Then ", "Now ", "We compute: ", "Working it out: "]
+
+
+def phrase(steps, rng):
+    """The same steps in the policy's own words: a random lead-in per step. Without it every
+    correct sample of a question is the same text while wrong ones differ, so a PRM with no
+    signal picks a wrong chain more often than chance (the argmax of many distinct noisy
+    scores against one repeated score); real policies phrase correct chains differently too."""
+    return [rng.choice(LEAD_INS) + s for s in steps]
+
+
 def chain_text(steps, answer):
     return "\n\n".join(f"Step {i + 1}: {s}" for i, s in enumerate(steps)) + f"\n\nFinal answer: {answer}"
 
@@ -215,6 +226,7 @@ def main(out_dir):
         for qi, item in enumerate(tr):
             for _ in range(2):
                 steps, answer, wrong_at = sample_candidate(item, domain, rng)
+                steps = phrase(steps, rng)
                 for k in range(len(steps)):
                     domain_train.append({"id": f"{domain}-{qi}", "sid": k + 1, "input": item[0],
                                          "add": "\n\n".join(f"Step {i + 1}: {s}" for i, s in enumerate(steps[:k + 1])),
@@ -232,11 +244,11 @@ def main(out_dir):
                 if (answer == item[2]) == (qi % 2 == 0) or domain == "sums":
                     break
             meta.append({"id": f"{domain}-meta-{qi}", "true_false": answer == item[2], "dataset": domain,
-                         "input": item[0] + "\n\n" + chain_text(steps, answer)})
+                         "input": item[0] + "\n\n" + chain_text(phrase(steps, rng), answer)})
         for qi, item in enumerate(te):
             cands = [sample_candidate(item, domain, rng) for _ in range(CANDIDATES)]
             test.append({"id": f"{domain}-test-{qi}", "question": item[0], "dataset": domain, "answer": item[2],
-                         "candidates": [chain_text(s, a) for s, a, _ in cands],
+                         "candidates": [chain_text(phrase(s, rng), a) for s, a, _ in cands],
                          "true_false": [a == item[2] for _, a, _ in cands],
                          "first_wrong_step": [w for _, _, w in cands]})
     rng.shuffle(train)
