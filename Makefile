@@ -27,7 +27,7 @@ test: setup models
 demo: setup models
 	./scripts/demo.sh
 
-# The controlled corrupted-domain experiment with the default head on SmolLM2 (~10 min).
+# The controlled corrupted-domain experiment with the default head on SmolLM2 (about 10 min).
 experiment: setup models
 	./scripts/experiment.sh
 

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# The main job: demo data (built once), a vanilla PRM and DreamPRM trained on one budget,
-# both evaluated best-of-8 beside the baselines; prints the table and where the plots are.
+# The main job: demo data (built once); for each of 3 seeds a vanilla PRM and DreamPRM trained
+# on one budget and both evaluated best-of-8 beside the baselines; then the mean over seeds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DATA=${DEMO_DATA:-demo/data}
 RUNS=${DEMO_RUNS:-runs/demo}
 THREADS=${THREADS:-$(nproc)}
-ITERATIONS=${DEMO_ITERATIONS:-100}
+ITERATIONS=${DEMO_ITERATIONS:-60}
+SEEDS=${DEMO_SEEDS:-1 2 3}
 export OMP_NUM_THREADS=$THREADS
 started=$(date +%s)
 say() { printf '\n== %s (%ds)\n' "$1" $(( $(date +%s) - started )); }
@@ -17,34 +18,43 @@ swift build -c release 2>&1 | grep -E "error|warning: unre|Compiling dreamprm|Bu
 BIN=.build/release/dreamprm
 test -x "$BIN"
 
-if [ ! -f "$DATA/test.json" ]; then
+# Data made by another version of the generator is made again.
+stamp="$DATA/.generator-$(sha256sum tools/demo/build_demo_data.py | cut -c1-16)"
+if [ ! -f "$DATA/test.json" ] || [ ! -f "$stamp" ]; then
     say "building demo data into $DATA (reasoning-gym from PyPI into .demo-python)"
     python3 -m pip install --quiet --disable-pip-version-check --target .demo-python reasoning-gym
+    rm -rf "$DATA"
     PYTHONPATH=.demo-python python3 tools/demo/build_demo_data.py "$DATA"
+    touch "$stamp"
 fi
 
-# One budget for both: the same iterations, batch, learning rate and trainable layers.
+# One budget for both: the same iterations, batch, learning rate and trainable layers; the
+# default head. DreamPRM adds an upper step every 5 iterations.
 COMMON=(--train_json_file "$DATA/train.json" --meta_json_file "$DATA/meta.json" --iteration_num "$ITERATIONS"
-        --batch_size 4 --meta_batch_size 4 --lr 1e-4 --meta_lr 0.1 --unroll_steps 5 --train_layers 4 --head_input hidden
-        --save_every_iterations 25 --seed 1 --threads "$THREADS")
-for run in vanilla dreamprm; do
-    flags=(); [ "$run" = vanilla ] && flags=(--baseline)
-    if [ -f "$RUNS/$run/prm.safetensors" ]; then
-        say "$run: already trained ($RUNS/$run)"
-        continue
-    fi
-    resume=(); [ -d "$RUNS/$run/checkpoint" ] && resume=(--resume)
-    say "training $run PRM"
-    "$BIN" train "${COMMON[@]}" "${flags[@]}" "${resume[@]}" --weights_path "$RUNS/$run"
+        --batch_size 4 --meta_batch_size 2 --lr 1e-4 --meta_lr 0.1 --unroll_steps 5 --train_layers 4
+        --save_every_iterations 20 --threads "$THREADS")
+evals=(); trained=()
+for seed in $SEEDS; do
+    dir="$RUNS/seed-$seed"
+    for run in vanilla dreamprm; do
+        flags=(); [ "$run" = vanilla ] && flags=(--baseline)
+        if [ -f "$dir/$run/prm.safetensors" ]; then
+            say "seed $seed, $run: already trained ($dir/$run)"
+            continue
+        fi
+        resume=(); [ -d "$dir/$run/checkpoint" ] && resume=(--resume)
+        say "seed $seed: training the $run PRM"
+        "$BIN" train "${COMMON[@]}" "${flags[@]}" "${resume[@]}" --seed "$seed" --weights_path "$dir/$run"
+    done
+    say "seed $seed: best-of-8 evaluation"
+    "$BIN" evaluate --test_json_file "$DATA/test.json" --prm "DreamPRM=$dir/dreamprm" --prm "vanilla-PRM=$dir/vanilla" \
+        --output "$dir/eval" --threads "$THREADS" > /dev/null
+    evals+=(--eval "$dir/eval"); trained+=(--run "$dir/dreamprm")
 done
 
-say "plots of the DreamPRM run"
-"$BIN" plot --run "$RUNS/dreamprm" --highlight products
+say "plots of seed ${SEEDS%% *}'s DreamPRM run"
+"$BIN" plot --run "$RUNS/seed-${SEEDS%% *}/dreamprm" --highlight products
 
-say "best-of-8 evaluation"
-"$BIN" evaluate --test_json_file "$DATA/test.json" --prm "DreamPRM=$RUNS/dreamprm" --prm "vanilla-PRM=$RUNS/vanilla" \
-    --output "$RUNS/eval" --threads "$THREADS"
-
-say "learned domain weights (products has corrupted labels)"
-cat "$RUNS/dreamprm/domain_weights.json"
-say "done: table $RUNS/eval/report.md; plots $RUNS/eval/scaling.png, $RUNS/dreamprm/{domain_weights,weight_trajectories,training_losses}.png"
+say "mean over seeds (products has corrupted training labels)"
+"$BIN" summarize "${evals[@]}" "${trained[@]}" --seeds "$(echo $SEEDS | tr ' ' ',')" --output "$RUNS/summary"
+say "done: $RUNS/summary/summary.md; per seed $RUNS/seed-*/eval/report.md and score_distributions.png; plots in $RUNS/seed-${SEEDS%% *}/dreamprm"

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 OUT=${EXPERIMENT_DIR:-runs/experiment}
 THREADS=${THREADS:-$(nproc)}
-ITERATIONS=${EXPERIMENT_ITERATIONS:-100}
+ITERATIONS=${EXPERIMENT_ITERATIONS:-50}
 export OMP_NUM_THREADS=$THREADS
 started=$(date +%s)
 

@@ -29,7 +29,7 @@ from reasoning_gym.arithmetic.leg_counting import ANIMALS
 SEED = 20251122
 SLIP = {"gsm": 0.20, "legs": 0.10, "chain": 0.10, "products": 0.20, "sums": 0.01}
 CORRUPTED = "products"
-SPLITS = {"train": 48, "meta": 10, "test": 12}  # questions per domain
+SPLITS = {"train": 48, "meta": 10, "test": 8}  # questions per domain
 CANDIDATES = 8
 ROLLOUTS = 8
 
@@ -189,12 +189,28 @@ def chain_text(steps, answer):
     return "\n\n".join(f"Step {i + 1}: {s}" for i, s in enumerate(steps)) + f"\n\nFinal answer: {answer}"
 
 
-def sample_candidate(item, domain, rng):
-    """One policy sample: each step slips with the domain's rate; returns (steps, answer, first wrong step)."""
+HABIT = 0.5  # chance that a slip is the question's habitual mistake
+
+
+def sample_candidate(item, domain, rng, habits):
+    """One policy sample: each step slips with the domain's rate; returns (steps, answer, first
+    wrong step). Half of the slips are the policy's habitual mistake on this question (the
+    first one it made, kept in `habits`), so wrong answers agree with each other as a real
+    policy's shared misconceptions do, and a majority vote is no oracle."""
     question, steps, answer = item
     error_at = next((k for k in range(len(steps)) if rng.random() < SLIP[domain]), None)
     if error_at is None:
         return steps, answer, None
+    if question in habits and rng.random() < HABIT:
+        return habits[question]
+    sample = slipped_sample(item, error_at, rng)
+    if sample[2] is not None:
+        habits.setdefault(question, sample)
+    return sample
+
+
+def slipped_sample(item, error_at, rng):
+    question, steps, answer = item
     kind = rng.choice(["slip", "slip", "misread"]) if error_at == 0 else rng.choice(["slip", "misread", "carried"])
     wrong = run_chain(steps, error_at, kind, rng)
     final = EQUATION.findall(wrong[-1])
@@ -214,6 +230,7 @@ def mc_accuracy(n_steps, k, wrong_at, domain, rng):
 
 def main(out_dir):
     rng = random.Random(SEED)
+    habits = {}
     os.makedirs(out_dir, exist_ok=True)
     train, meta, test = [], [], []
     total = sum(SPLITS.values())
@@ -225,7 +242,7 @@ def main(out_dir):
         domain_train = []
         for qi, item in enumerate(tr):
             for _ in range(2):
-                steps, answer, wrong_at = sample_candidate(item, domain, rng)
+                steps, answer, wrong_at = sample_candidate(item, domain, rng, habits)
                 steps = phrase(steps, rng)
                 for k in range(len(steps)):
                     domain_train.append({"id": f"{domain}-{qi}", "sid": k + 1, "input": item[0],
@@ -240,13 +257,13 @@ def main(out_dir):
         for qi, item in enumerate(me):
             # a small curated meta set: alternately a correct and a wrong chain per question
             while True:
-                steps, answer, wrong_at = sample_candidate(item, domain, rng)
+                steps, answer, wrong_at = sample_candidate(item, domain, rng, habits)
                 if (answer == item[2]) == (qi % 2 == 0) or domain == "sums":
                     break
             meta.append({"id": f"{domain}-meta-{qi}", "true_false": answer == item[2], "dataset": domain,
                          "input": item[0] + "\n\n" + chain_text(phrase(steps, rng), answer)})
         for qi, item in enumerate(te):
-            cands = [sample_candidate(item, domain, rng) for _ in range(CANDIDATES)]
+            cands = [sample_candidate(item, domain, rng, habits) for _ in range(CANDIDATES)]
             test.append({"id": f"{domain}-test-{qi}", "question": item[0], "dataset": domain, "answer": item[2],
                          "candidates": [chain_text(phrase(s, rng), a) for s, a, _ in cands],
                          "true_false": [a == item[2] for _, a, _ in cands],
