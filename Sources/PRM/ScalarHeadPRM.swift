@@ -19,7 +19,8 @@ public enum ScalarHeadInit: String, Codable, CaseIterable, Sendable {
     /// scale and the head learns it at the same bounded rate.
     case standardized
     /// The original: PyTorch's default Linear initialisation over the raw features, trained at
-    /// the backbone's rate. On SmolLM2's logits |z| is far above 10 at step 0 (σ saturates).
+    /// the backbone's rate. On SmolLM2's logits |z| is several units at step 0 (σ is nearly flat)
+    /// and one step at the backbone's rate moves it by about lr × ‖logits‖₁.
     case reference
 }
 
@@ -63,7 +64,8 @@ public final class ScalarHeadPRM: Module {
             try Autograd.noGrad { for p in [head.weight] + (head.bias.map { [$0] } ?? []) { try p.zero_() } }
         }
         _head.wrappedValue = head
-        _featureCenter.wrappedValue = initialization == .standardized ? try Tensor.zeros([width], dtype: .float32) : nil
+        _featureCenter.wrappedValue = initialization == .standardized
+            ? try Tensor.zeros([width], dtype: .float32, device: backbone.device) : nil
         super.init()
     }
 

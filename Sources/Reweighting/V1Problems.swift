@@ -58,8 +58,9 @@ public final class V1TrainingProblem: LowerProblem {
     public var order: ShuffledOrder
     /// θ, collected once: the engine asks for it several times per iteration.
     public let parameters: [Tensor]
-    /// Step logits of the training forwards since the last `takeStatistics()` (the darts
-    /// forwards at θ ± εv run without a graph and are not counted).
+    /// Step logits of the forwards with a graph since the last `takeStatistics()`: the lower
+    /// step's (and neumann/cg's pass over the same batch); darts' forwards at θ ± εv run
+    /// without a graph and are not counted.
     private var statistics = LogitStatistics()
 
     public init(prm: ScalarHeadPRM, records: [V1TrainRecord], encoder: PromptEncoder, batchSize: Int, seed: UInt64,

@@ -16,7 +16,7 @@ enum ReportFiles {
              LineChart.Series(name: "\(name): wrong chains", points: zip(d.centers, d.wrong).map { (x: $0, y: Double($1)) }, markers: true, dashed: true)]
         }
         if !distributions.isEmpty {
-            let chart = LineChart(title: "Chain scores (\(report.aggregation.rawValue), before σ) of correct and wrong chains",
+            let chart = LineChart(title: "Chain scores (\(report.aggregation.rawValue), before the sigmoid) of correct and wrong chains",
                                   xLabel: "score", yLabel: "chains", series: distributions)
             try AtomicFile.write(chart.render(width: 900, height: 480).png(), to: dir.appendingPathComponent("score_distributions.png"))
         }
