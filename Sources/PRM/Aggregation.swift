@@ -79,8 +79,7 @@ extension Aggregation {
     public func score(logits z: [Double]) -> Double {
         precondition(!z.isEmpty, "a chain with no steps has no score")
         func sigmoid(_ x: Double) -> Double { x >= 0 ? 1 / (1 + exp(-x)) : exp(x) / (1 + exp(x)) }
-        // log σ(x) without overflow: −log(1 + e^(−x)).
-        func logSigmoid(_ x: Double) -> Double { Swift.min(x, 0) - log1p(exp(-abs(x))) }
+        let logSigmoid = Self.logSigmoid
         let n = Double(z.count)
         switch self {
         case .mean: return z.map(sigmoid).reduce(0, +) / n
@@ -99,7 +98,7 @@ extension Aggregation {
     /// on it ties chains the PRM tells apart; METHOD.md §8). `mean` has no such form and is its score.
     public func rankingScore(logits z: [Double]) -> Double {
         precondition(!z.isEmpty, "a chain with no steps has no score")
-        func logSigmoid(_ x: Double) -> Double { Swift.min(x, 0) - log1p(exp(-abs(x))) }
+        let logSigmoid = Self.logSigmoid
         let n = Double(z.count)
         switch self {
         case .mean: return score(logits: z)
@@ -112,4 +111,7 @@ extension Aggregation {
         case .logMean: return z.map(logSigmoid).reduce(0, +) / n
         }
     }
+
+    /// log σ(x) without overflow: −log(1 + e^(−x)).
+    private static func logSigmoid(_ x: Double) -> Double { Swift.min(x, 0) - log1p(exp(-abs(x))) }
 }
