@@ -41,18 +41,17 @@ public struct EvaluationReport: Codable {
         // table's PRM rows are two of those aggregations under display names.
         let baselines: [SelectionMethod] = [.selfConsistency, .first, .random, .oracle]
         let perAggregation = prms.flatMap { p in Aggregation.allCases.map { SelectionMethod.prm(p, $0, tie: tieRule) } }
-        let all = BestOfNEvaluation.accuracies(questions, methods: perAggregation + baselines, seed: seed)
+        let votes = prms.map { SelectionMethod.weightedVote($0, aggregation) }
+        let all = BestOfNEvaluation.accuracies(questions, methods: perAggregation + votes + baselines, seed: seed)
         var main: [SelectionMethod] = [], accuracy: [String: [String: Accuracy]] = [:]
         var aggregations: [String: [String: Accuracy]] = [:]
-        let votes = prms.map { SelectionMethod.weightedVote($0, aggregation) }
-        let voteAccuracy = BestOfNEvaluation.accuracies(questions, methods: votes, seed: seed)
         for (p, vote) in zip(prms, votes) {
             for (a, name) in [(aggregation, p), (Aggregation.last, "\(p) ORM-style (last step)")] {
                 main.append(.prm(p, a, tie: tieRule, name: name))
                 accuracy[name] = all["\(p) [\(a.rawValue)]"]
             }
             main.append(vote)
-            accuracy[vote.name] = voteAccuracy[vote.name]
+            accuracy[vote.name] = all[vote.name]
             for a in Aggregation.allCases { aggregations[p, default: [:]][a.rawValue] = all["\(p) [\(a.rawValue)]"]![BestOfNEvaluation.overall]! }
         }
         main += baselines
@@ -70,10 +69,10 @@ public struct EvaluationReport: Codable {
         for p in prms {
             let chains = questions.flatMap { q in zip(q.stepLogits[p] ?? [], q.correct).map { (aggregation.rankingScore(logits: $0), $1) } }
             chainAUROC[p] = AUROC.compute(scores: chains.map(\.0), positive: chains.map(\.1))
-            let perQuestion = questions.compactMap { q in
+            let withinQuestions = questions.compactMap { q in
                 q.stepLogits[p].flatMap { AUROC.compute(scores: $0.map(aggregation.rankingScore), positive: q.correct) }
             }
-            if !perQuestion.isEmpty { questionAUROC[p] = perQuestion.reduce(0, +) / Double(perQuestion.count) }
+            if !withinQuestions.isEmpty { questionAUROC[p] = withinQuestions.reduce(0, +) / Double(withinQuestions.count) }
             distributions[p] = ScoreDistribution.make(scores: chains.map(\.0), correct: chains.map(\.1))
             let steps = questions.flatMap { q -> [(Double, Bool)] in
                 guard let wrong = q.firstWrongStep, let z = q.stepLogits[p] else { return [] }

@@ -6,8 +6,9 @@ import Foundation
 /// nil when anything else appears (a variable, a function), so `2x + 1` stays a string.
 enum MathExpression {
     static func value(_ text: String) -> Double? {
-        var parser = Parser(tokens: tokenize(text))
-        guard let tokens = parser.tokens, !tokens.isEmpty, let v = parser.expression(), parser.atEnd else { return nil }
+        guard let tokens = tokenize(text), !tokens.isEmpty else { return nil }
+        var parser = Parser(tokens: tokens)
+        guard let v = parser.expression(), parser.atEnd else { return nil }
         return v.isNaN ? nil : v
     }
 
@@ -43,7 +44,7 @@ enum MathExpression {
                 var j = text.index(after: i)
                 while j < text.endIndex, text[j].isLetter { j = text.index(after: j) }
                 let name = String(text[text.index(after: i)..<j])
-                out.append(.command(name))
+                out.append(["cdot", "times"].contains(name) ? .op("*") : .command(name))
                 singleDigits = ["frac", "dfrac", "tfrac"].contains(name) ? 2 : name == "sqrt" ? 1 : 0
                 i = j
                 continue
@@ -67,13 +68,11 @@ enum MathExpression {
     /// expression := term (('+'|'-') term)*; term := power (('*'|'/'|implicit) power)*;
     /// power := unary ('^' unary)?; unary := '-' unary | atom.
     struct Parser {
-        let tokens: [Token]?
+        let tokens: [Token]
         var index = 0
 
-        init(tokens: [Token]?) { self.tokens = tokens }
-
-        var atEnd: Bool { index == (tokens?.count ?? 0) }
-        var peek: Token? { tokens.flatMap { index < $0.count ? $0[index] : nil } }
+        var atEnd: Bool { index == tokens.count }
+        var peek: Token? { index < tokens.count ? tokens[index] : nil }
         mutating func next() -> Token? { defer { index += 1 }; return peek }
 
         mutating func expression() -> Double? {
@@ -95,8 +94,7 @@ enum MathExpression {
                     guard let r = power() else { return nil }
                     v = "/÷".contains(o) ? v / r : v * r
                 case .number, .open, .command, .symbol:
-                    if case .command(let name) = t, !["sqrt", "frac", "dfrac", "tfrac", "pi", "infty", "cdot", "times"].contains(name) { return nil }
-                    if case .command(let name) = t, name == "cdot" || name == "times" { index += 1 }
+                    // Implicit multiplication: 2\sqrt{3}, 3\pi, 2(1+2).
                     guard let r = power() else { return nil }
                     v *= r
                 default:

@@ -7,8 +7,6 @@ public struct SeedSummary: Codable {
     public struct Figure: Codable, Equatable {
         public var perSeed: [Double]
         public var mean: Double { perSeed.reduce(0, +) / Double(Swift.max(perSeed.count, 1)) }
-        public var min: Double { perSeed.min() ?? 0 }
-        public var max: Double { perSeed.max() ?? 0 }
     }
 
     public var seeds: [String]

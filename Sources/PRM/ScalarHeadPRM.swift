@@ -61,7 +61,10 @@ public final class ScalarHeadPRM: Module {
         // float32 whatever the backbone's dtype, as the reference keeps its head.
         let head = try Linear(width, 1, dtype: .float32)
         if initialization == .standardized {
-            try Autograd.noGrad { for p in [head.weight] + (head.bias.map { [$0] } ?? []) { try p.zero_() } }
+            try Autograd.noGrad {
+                try head.weight.zero_()
+                try head.bias?.zero_()
+            }
         }
         _head.wrappedValue = head
         _featureCenter.wrappedValue = initialization == .standardized
