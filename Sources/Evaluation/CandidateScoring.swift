@@ -36,14 +36,46 @@ public struct TrainedPRM {
         return TrainedPRM(prm: prm, encoder: PromptEncoder(tokenizer: loaded.tokenizer, template: template), fingerprint: fingerprint)
     }
 
-    /// Step logits z_k of one candidate: the PRM reads the question, a blank line, and the
-    /// candidate up to the end of step k (as in training); no gradients.
-    public func stepLogits(question: String, candidate: String, splitter: StepSplitter, mode: PrefixScoring = .sharedPrefix) throws -> [Double] {
+    /// Step logits of every candidate of one question. Distinct candidates are packed into
+    /// token tries of at most `packedTokens` nodes (the question and shared steps run once per
+    /// trie); a repeated candidate gets its twin's scores.
+    public func stepLogits(question: String, candidates: [String], splitter: StepSplitter, packedTokens: Int = 2048) throws -> [[Double]] {
+        var distinct: [String: Int] = [:], chains: [[[Int]]] = []
+        for c in candidates where distinct[c] == nil {
+            distinct[c] = chains.count
+            chains.append(try prefixes(question: question, candidate: c, splitter: splitter))
+        }
+        // Greedy groups: a candidate opens a new trie when it would push the current one over the cap.
+        var groups: [[Int]] = [], trie = TokenTrie()
+        for (i, chain) in chains.enumerated() {
+            let added = chain.reduce(0) { $0 + trie.insert($1) }
+            if groups.isEmpty || (trie.tokens.count > packedTokens && trie.tokens.count > added) {
+                trie = TokenTrie(chain)
+                groups.append([i])
+            } else {
+                groups[groups.count - 1].append(i)
+            }
+        }
+        var logits = [[Double]](repeating: [], count: chains.count)
+        try Autograd.noGrad {
+            for group in groups {
+                var z = try prm.packedLogits(group.flatMap { chains[$0] }).logits.doubles()[...]
+                for i in group {
+                    logits[i] = Array(z.prefix(chains[i].count))
+                    z = z.dropFirst(chains[i].count)
+                }
+            }
+        }
+        return candidates.map { logits[distinct[$0]!] }
+    }
+
+    /// The token sequences the PRM reads for each step of a candidate.
+    func prefixes(question: String, candidate: String, splitter: StepSplitter) -> [[Int]] {
         var chain = splitter.split(candidate)
         if chain.count == 0 { chain = StepSplitter.generic.split(candidate) }
-        let prefixes = chain.count == 0 ? [question + "\n\n" + candidate]
+        let texts = chain.count == 0 ? [question + "\n\n" + candidate]
             : (0..<chain.count).map { question + "\n\n" + chain.prefix(through: $0) }
-        return try Autograd.noGrad { try prm.chainLogits(prefixes.map(encoder.encode), mode: mode).logits.doubles() }
+        return texts.map(encoder.encode)
     }
 }
 
@@ -68,14 +100,7 @@ public struct ScoreCache: Codable {
         var lastPrint = Date.distantPast
         for i in start..<records.count {
             let r = records[i]
-            // Policies often repeat a chain word for word; score each distinct one once.
-            var distinct: [String: [Double]] = [:]
-            cache.stepLogits.append(try r.candidates.map { c in
-                if let known = distinct[c] { return known }
-                let z = try trained.stepLogits(question: r.question, candidate: c, splitter: splitter)
-                distinct[c] = z
-                return z
-            })
+            cache.stepLogits.append(try trained.stepLogits(question: r.question, candidates: r.candidates, splitter: splitter))
             try AtomicFile.write(try JSONEncoder().encode(cache), to: url)
             if Date().timeIntervalSince(lastPrint) >= 5 || i == records.count - 1 {
                 lastPrint = Date()

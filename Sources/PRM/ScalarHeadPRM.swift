@@ -28,8 +28,8 @@ public enum ScalarHeadInit: String, Codable, CaseIterable, Sendable {
 public enum PrefixScoring: String, Codable, Sendable {
     /// One forward per step prefix, exactly as the original.
     case perPrefix = "per-prefix"
-    /// One forward over the longest prefix plus, for every other prefix, only the tokens after
-    /// what it shares with the longest (a tree attention mask), giving the same scores.
+    /// One forward over the prefixes' token trie (a tree attention mask): shared leading
+    /// tokens run once, giving the same scores.
     case sharedPrefix = "shared-prefix"
 }
 
@@ -138,65 +138,80 @@ public final class ScalarHeadPRM: Module {
     /// z_k for every step prefix of one chain; `prefixes[k]` is the full token sequence the
     /// PRM reads for step k (chat-wrapped, generation prompt included).
     public func chainLogits(_ prefixes: [[Int]], mode: PrefixScoring) throws -> ChainScores {
-        let perPrefixTokens = prefixes.reduce(0) { $0 + $1.count }
         guard mode == .sharedPrefix, prefixes.count > 1 else {
-            return ChainScores(logits: try logits(prefixes), tokensProcessed: perPrefixTokens, perPrefixTokens: perPrefixTokens)
+            let tokens = prefixes.reduce(0) { $0 + $1.count }
+            return ChainScores(logits: try logits(prefixes), tokensProcessed: tokens, perPrefixTokens: tokens)
         }
-        let tree = PrefixTree(prefixes)
+        return try packedLogits(prefixes)
+    }
+
+    /// z for each sequence, read at its last token, from one forward over their token trie:
+    /// every shared leading run (the question, earlier steps, other candidates' common steps)
+    /// runs once. Equal to `logits(sequences)` up to rounding.
+    public func packedLogits(_ sequences: [[Int]]) throws -> ChainScores {
+        let trie = TokenTrie(sequences)
         let device = backbone.device
-        let n = tree.tokens.count
-        let hidden = try backbone.hiddenStates(.tokens(Tensor(tree.tokens.map(Int64.init), shape: [1, n]).to(device)),
-                                               positions: Tensor(tree.positions.map(Int64.init), shape: [1, n]).to(device),
-                                               visibility: Tensor(tree.visibility, shape: [1, n, n]).to(device))
-        let read = try Tensor(tree.readPositions.map(Int64.init)).to(device)
+        let n = trie.tokens.count
+        let hidden = try backbone.hiddenStates(.tokens(Tensor(trie.tokens.map(Int64.init), shape: [1, n]).to(device)),
+                                               positions: Tensor(trie.depths.map(Int64.init), shape: [1, n]).to(device),
+                                               visibility: Tensor(trie.visibility(), shape: [1, n, n]).to(device))
+        let read = try Tensor(trie.ends.map(Int64.init)).to(device)
         return ChainScores(logits: try headLogits(hidden.squeeze(0).indexSelect(dim: 0, index: read)),
-                           tokensProcessed: n, perPrefixTokens: perPrefixTokens)
+                           tokensProcessed: n, perPrefixTokens: sequences.reduce(0) { $0 + $1.count })
     }
 }
 
-/// A chain's step prefixes packed into one sequence: the longest prefix, then for every other
-/// prefix the tokens that follow what it shares with the longest one (its suffix). A suffix
-/// sees the shared tokens and itself only, at the positions it has in its own prefix, so one
-/// forward (and one backward) gives every prefix's last hidden state exactly as its own
-/// forward would; the weights are read once instead of once per prefix.
-struct PrefixTree {
-    private(set) var tokens: [Int] = []
-    private(set) var positions: [Int] = []
-    /// Row-major [n, n]: may query i attend to key j.
-    private(set) var visibility: [Bool] = []
-    /// Where prefix k's last token sits in `tokens`.
-    private(set) var readPositions: [Int]
+/// Token sequences merged into a trie and laid out as one packed sequence: a node per distinct
+/// leading run, each after its parent. A node attends to itself and its ancestors only, at its
+/// depth as position, so one forward (and one backward) gives every sequence's hidden states
+/// exactly as its own forward would, while the weights and shared tokens are read once.
+public struct TokenTrie {
+    /// Each node's token, and its position (depth) in the sequences through it.
+    public private(set) var tokens: [Int] = []
+    public private(set) var depths: [Int] = []
+    /// Each node's parent (-1 for a first token).
+    private var parents: [Int] = []
+    private var children: [Int: [Int: Int]] = [:]
+    /// Where each inserted sequence's last token sits.
+    public private(set) var ends: [Int] = []
 
-    init(_ prefixes: [[Int]]) {
-        let longest = prefixes.indices.max { prefixes[$0].count < prefixes[$1].count }!
-        let base = prefixes[longest]
-        tokens = base
-        positions = Array(base.indices)
-        readPositions = Array(repeating: base.count - 1, count: prefixes.count)
-        // (first index in `tokens`, shared length) per suffix; the base is a suffix sharing nothing.
-        var segments = [(start: 0, shared: 0)]
-        for (k, prefix) in prefixes.enumerated() where k != longest {
-            // Run at least the last token so there is a position to read.
-            let shared = Swift.min(Self.commonPrefixLength(prefix, base), prefix.count - 1)
-            segments.append((tokens.count, shared))
-            tokens += prefix[shared...]
-            positions += shared..<prefix.count
-            readPositions[k] = tokens.count - 1
-        }
-        let n = tokens.count
-        visibility = Array(repeating: false, count: n * n)
-        for (s, segment) in segments.enumerated() {
-            let end = s + 1 < segments.count ? segments[s + 1].start : n
-            for i in segment.start..<end {
-                for j in 0..<segment.shared { visibility[i * n + j] = true }
-                for j in segment.start...i { visibility[i * n + j] = true }
-            }
-        }
+    public init(_ sequences: [[Int]] = []) {
+        for s in sequences { insert(s) }
     }
 
-    private static func commonPrefixLength(_ a: [Int], _ b: [Int]) -> Int {
-        var n = 0
-        while n < a.count && n < b.count && a[n] == b[n] { n += 1 }
-        return n
+    /// Adds a (non-empty) sequence; returns how many nodes it added.
+    @discardableResult
+    public mutating func insert(_ sequence: [Int]) -> Int {
+        precondition(!sequence.isEmpty, "an empty sequence has no last token to read")
+        var node = -1, added = 0
+        for (depth, token) in sequence.enumerated() {
+            if let next = children[node]?[token] {
+                node = next
+                continue
+            }
+            let new = tokens.count
+            tokens.append(token)
+            depths.append(depth)
+            parents.append(node)
+            children[node, default: [:]][token] = new
+            node = new
+            added += 1
+        }
+        ends.append(node)
+        return added
+    }
+
+    /// Row-major [n, n]: may node i attend to node j (j is i or an ancestor of i).
+    public func visibility() -> [Bool] {
+        let n = tokens.count
+        var visible = [Bool](repeating: false, count: n * n)
+        for i in 0..<n {
+            var j = i
+            while j >= 0 {
+                visible[i * n + j] = true
+                j = parents[j]
+            }
+        }
+        return visible
     }
 }

@@ -34,7 +34,7 @@ final class ScalarHeadPRMTests: XCTestCase {
             }
             try assertClose(b.logits, a.logits, rtol: 1e-4, atol: 1e-4, "\(input) head")
             XCTAssertEqual(a.tokensProcessed, 7 * 4 + 8 + 15 + 21 + 30)
-            XCTAssertEqual(b.tokensProcessed, 37 + 3 * 3 + 0, "the longest prefix once, then each other prefix's suffix")
+            XCTAssertEqual(b.tokensProcessed, 4 + 30 + 4 * 3, "header and content once, then each prefix's suffix")
             XCTAssertEqual(b.perPrefixTokens, a.tokensProcessed)
         }
     }
@@ -64,7 +64,20 @@ final class ScalarHeadPRMTests: XCTestCase {
             (try prm.chainLogits(prefixes, mode: .perPrefix), try prm.chainLogits(prefixes, mode: .sharedPrefix))
         }
         try assertClose(b.logits, a.logits, rtol: 1e-4, atol: 1e-4, "unrelated prefixes")
-        XCTAssertEqual(b.tokensProcessed, 9 + 1 + 2 + 2, "the longest, then [30, 31]'s last token, [7, 8], [5, 60]")
+        XCTAssertEqual(b.tokensProcessed, 6 + 2 + 3 + 2, "[1 … 31], [7, 8], [40, 41, 42], [5, 60]: the first is read inside the third")
+    }
+
+    /// Several chains' prefixes in one trie (shared question, a repeated sequence, a sequence
+    /// that is a prefix of another) score as their own forwards do.
+    func testPackedLogitsOfSeveralChainsEqualSeparateForwards() throws {
+        let prm = try tinyPRM(.hidden)
+        let question = [1, 9, 4, 22, 30]
+        let sequences = [question + [40, 41, 2], question + [40, 41, 42, 43, 2], question + [50, 2], question + [40, 41],
+                         question + [50, 2], [7, 8, 9]]
+        let packed = try Autograd.noGrad { try prm.packedLogits(sequences) }
+        let separate = try Autograd.noGrad { try sequences.map { try prm.logits([$0]).doubles()[0] } }
+        assertClose(try packed.logits.doubles(), separate, rtol: 1e-4, atol: 1e-4, "packed vs separate")
+        XCTAssertEqual(packed.tokensProcessed, 5 + 3 + 3 + 2 + 3, "question, [40 41 2], [42 43 2], [50 2], [7 8 9]")
     }
 
     func testBatchGradientIsTheMeanOfSingleSampleGradients() throws {

@@ -159,6 +159,10 @@ final class V1TrainingTests: XCTestCase {
         let prefixes = ["Question: 2 + 3?\n\nStep 1: add.", "Question: 2 + 3?\n\nStep 1: add.\n\nStep 2: 5."].map(trained.encoder.encode)
         let direct = try Autograd.noGrad { try trained.prm.chainLogits(prefixes, mode: .perPrefix).logits.doubles() }
         try assertClose(first[0][0], direct, atol: 1e-5)
+        // One trie per candidate (a cap of one token), and a repeated candidate, score the same.
+        let apart = try trained.stepLogits(question: record.question, candidates: record.candidates + [record.candidates[0]],
+                                           splitter: .v1, packedTokens: 1)
+        try assertClose(apart.flatMap { $0 }, (first[0] + [first[0][0]]).flatMap { $0 }, atol: 1e-5)
         let again = try ScoreCache.scores(for: trained, records: [record], testFile: test, splitter: .v1, cache: cache, log: { messages.append($0) })
         XCTAssertEqual(again, first)
         XCTAssertTrue(messages.contains { $0.contains("1 of 1 questions already scored") }, "\(messages)")
