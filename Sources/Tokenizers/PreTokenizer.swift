@@ -37,8 +37,20 @@ public enum PreTokenizer: Equatable, Sendable {
     }
 }
 
+/// The classes of the ASCII scalars (1 letter, 2 number, 3 space), taken once from Unicode's
+/// tables, which are slow to ask per scalar.
+private let asciiClass: [UInt8] = (0..<128).map { v -> UInt8 in
+    let p = Unicode.Scalar(UInt8(v)).properties
+    switch p.generalCategory {
+    case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter: return 1
+    case .decimalNumber, .letterNumber, .otherNumber: return 2
+    default: return p.isWhitespace ? 3 : 0
+    }
+}
+
 extension Unicode.Scalar {
     var isLetter: Bool {
+        if value < 128 { return asciiClass[Int(value)] == 1 }
         switch properties.generalCategory {
         case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter: return true
         default: return false
@@ -46,13 +58,14 @@ extension Unicode.Scalar {
     }
 
     var isNumber: Bool {
+        if value < 128 { return asciiClass[Int(value)] == 2 }
         switch properties.generalCategory {
         case .decimalNumber, .letterNumber, .otherNumber: return true
         default: return false
         }
     }
 
-    var isSpace: Bool { properties.isWhitespace }
+    var isSpace: Bool { value < 128 ? asciiClass[Int(value)] == 3 : properties.isWhitespace }
     var isNewline: Bool { value == 0x0A || value == 0x0D }
     /// `[^\s\p{L}\p{N}]`
     var isOther: Bool { !isSpace && !isLetter && !isNumber }

@@ -65,6 +65,26 @@ final class TokenizerTests: XCTestCase {
         check(tokenizer, Self.encodings.qwen2, "Qwen2")
     }
 
+    /// A 100,000-letter word without spaces merges as Hugging Face's BPE merges it
+    /// (tools/fixtures/make_long_word_fixture.py); the quadratic merge loop took minutes here.
+    func testLongWordMatchesHuggingFace() throws {
+        guard let url = try? ModelRegistry.resolve("smollm2-135m-instruct") else {
+            throw XCTSkip("smollm2-135m-instruct is not installed (scripts/fetch-model.sh smollm2-135m-instruct)")
+        }
+        struct Fixture: Decodable { let length: Int; let seed: Int; let alphabet: String; let head: String; let smollm2: [Int] }
+        let fx = try JSONDecoder().decode(Fixture.self, from: Data(contentsOf: fixtureURL("long_word.json", bundle: .module)))
+        let alphabet = Array(fx.alphabet)
+        var x = fx.seed, word = ""
+        for _ in 0..<fx.length {
+            x = (1_103_515_245 * x + 12345) % (1 << 31)
+            word.append(alphabet[(x >> 16) % alphabet.count])
+        }
+        XCTAssertEqual(String(word.prefix(fx.head.count)), fx.head, "the generator reproduces the fixture's word")
+        let ids = try BPETokenizer(gguf: GGUFFile(url)).encode(word, addBOS: false)
+        XCTAssertEqual(ids.count, fx.smollm2.count)
+        XCTAssertEqual(ids, fx.smollm2)
+    }
+
     func testPreTokenizerEdgeCasesFollowTheRegexes() {
         // Worked out by hand from the regular expressions' alternation and backtracking.
         XCTAssertEqual(PreTokenizer.gpt2.split("a   b\n\nc  "), ["a", "  ", " b", "\n", "\n", "c", "  "])
