@@ -71,30 +71,43 @@ public struct TrainedPRM {
 
     /// The token sequences the PRM reads for each step of a candidate.
     func prefixes(question: String, candidate: String, splitter: StepSplitter) -> [[Int]] {
+        Self.prefixTexts(question: question, candidate: candidate, splitter: splitter).map(encoder.encode)
+    }
+
+    /// The texts the PRM reads, one per scored step: the question, a blank line, the steps
+    /// through k. A candidate the splitter finds no steps in is split generically, or scored whole.
+    public static func prefixTexts(question: String, candidate: String, splitter: StepSplitter) -> [String] {
         var chain = splitter.split(candidate)
         if chain.count == 0 { chain = StepSplitter.generic.split(candidate) }
-        let texts = chain.count == 0 ? [question + "\n\n" + candidate]
-            : (0..<chain.count).map { question + "\n\n" + chain.prefix(through: $0) }
-        return texts.map(encoder.encode)
+        return chain.count == 0 ? [question + "\n\n" + candidate] : (0..<chain.count).map { question + "\n\n" + chain.prefix(through: $0) }
     }
 }
 
 /// Per-step scores of every candidate, saved as JSON after each question so an interrupted
 /// evaluation resumes and a re-evaluation with another aggregation or tie rule is instant.
+/// A cache is used only when the PRM file, the test file and every scoring setting are the
+/// ones it was made with and its lists fit the test records; otherwise it is scored anew.
 public struct ScoreCache: Codable {
     public var prm: String
     public var testFile: String
+    /// Everything else that changes a score (splitter, record format, backbone override).
+    public var settings: String
     /// question → candidate → step logits.
     public var stepLogits: [[[Double]]]
 
     public static func scores(for trained: TrainedPRM, records: [BestOfNRecord], testFile: URL, splitter: StepSplitter,
-                              cache url: URL, log: (String) -> Void) throws -> [[[Double]]] {
-        let testID = try fileIdentity(testFile)
-        var cache = ScoreCache(prm: trained.fingerprint, testFile: testID, stepLogits: [])
-        if let data = try? Data(contentsOf: url), let saved = try? JSONDecoder().decode(ScoreCache.self, from: data),
-           saved.prm == cache.prm, saved.testFile == testID, saved.stepLogits.count <= records.count {
-            cache = saved
-            log("score cache \(url.lastPathComponent): \(saved.stepLogits.count) of \(records.count) questions already scored")
+                              settings: String, cache url: URL, log: (String) -> Void) throws -> [[[Double]]] {
+        var cache = ScoreCache(prm: trained.fingerprint, testFile: try fileIdentity(testFile), settings: settings, stepLogits: [])
+        if let data = try? Data(contentsOf: url) {
+            let saved = try? JSONDecoder().decode(ScoreCache.self, from: data)
+            if let saved, let problem = saved.mismatch(with: cache, records: records) {
+                log("score cache \(url.lastPathComponent) not used (\(problem)); scoring anew")
+            } else if let saved {
+                cache = saved
+                log("score cache \(url.lastPathComponent): \(saved.stepLogits.count) of \(records.count) questions already scored")
+            } else {
+                log("score cache \(url.lastPathComponent) is unreadable or from an older version; scoring anew")
+            }
         }
         let began = Date(), start = cache.stepLogits.count
         var lastPrint = Date.distantPast
@@ -109,6 +122,21 @@ public struct ScoreCache: Codable {
             }
         }
         return cache.stepLogits
+    }
+
+    /// Why this saved cache cannot stand for `fresh` on `records`, or nil when it can.
+    func mismatch(with fresh: ScoreCache, records: [BestOfNRecord]) -> String? {
+        if prm != fresh.prm { return "made with other PRM weights" }
+        if testFile != fresh.testFile { return "made for another test file or version" }
+        if settings != fresh.settings { return "made with other settings: \(settings)" }
+        if stepLogits.count > records.count { return "\(stepLogits.count) questions, the test file has \(records.count)" }
+        for (i, scored) in stepLogits.enumerated() {
+            if scored.count != records[i].candidates.count {
+                return "question \(i) has \(scored.count) score lists for \(records[i].candidates.count) candidates"
+            }
+            if let j = scored.firstIndex(where: \.isEmpty) { return "question \(i), candidate \(j) has no step scores" }
+        }
+        return nil
     }
 
     static func fileIdentity(_ url: URL) throws -> String {

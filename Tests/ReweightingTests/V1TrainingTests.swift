@@ -154,7 +154,7 @@ final class V1TrainingTests: XCTestCase {
         try Data("[]".utf8).write(to: test)
         let cache = dir.appendingPathComponent("scores.json")
         var messages: [String] = []
-        let first = try ScoreCache.scores(for: trained, records: [record], testFile: test, splitter: .v1, cache: cache, log: { messages.append($0) })
+        let first = try ScoreCache.scores(for: trained, records: [record], testFile: test, splitter: .v1, settings: "v1", cache: cache, log: { messages.append($0) })
         XCTAssertEqual(first.map { $0.map(\.count) }, [[2, 1]])
         let prefixes = ["Question: 2 + 3?\n\nStep 1: add.", "Question: 2 + 3?\n\nStep 1: add.\n\nStep 2: 5."].map(trained.encoder.encode)
         let direct = try Autograd.noGrad { try trained.prm.chainLogits(prefixes, mode: .perPrefix).logits.doubles() }
@@ -163,8 +163,22 @@ final class V1TrainingTests: XCTestCase {
         let apart = try trained.stepLogits(question: record.question, candidates: record.candidates + [record.candidates[0]],
                                            splitter: .v1, packedTokens: 1)
         try assertClose(apart.flatMap { $0 }, (first[0] + [first[0][0]]).flatMap { $0 }, atol: 1e-5)
-        let again = try ScoreCache.scores(for: trained, records: [record], testFile: test, splitter: .v1, cache: cache, log: { messages.append($0) })
+        let again = try ScoreCache.scores(for: trained, records: [record], testFile: test, splitter: .v1, settings: "v1", cache: cache, log: { messages.append($0) })
         XCTAssertEqual(again, first)
         XCTAssertTrue(messages.contains { $0.contains("1 of 1 questions already scored") }, "\(messages)")
+
+        // Another splitter's cache is not trusted: the candidates are scored anew, cut at "\n\nFinal".
+        messages = []
+        let generic = try ScoreCache.scores(for: trained, records: [record], testFile: test, splitter: .separator("\n\nFinal", questionFirst: false),
+                                            settings: "separator", cache: cache, log: { messages.append($0) })
+        XCTAssertTrue(messages.contains { $0.contains("made with other settings") }, "\(messages)")
+        XCTAssertEqual(generic.map { $0.map(\.count) }, [[2, 2]])
+        // Nor is a cache whose lists do not fit the records (one candidate more).
+        let grown = BestOfNRecord(question: record.question, candidates: record.candidates + ["Step 1: 5\n\nFinal answer: 5"], trueFalse: [true, false, true])
+        messages = []
+        let rescored = try ScoreCache.scores(for: trained, records: [grown], testFile: test, splitter: .v1, settings: "separator",
+                                             cache: cache, log: { messages.append($0) })
+        XCTAssertTrue(messages.contains { $0.contains("2 score lists for 3 candidates") }, "\(messages)")
+        XCTAssertEqual(rescored.map { $0.map(\.count) }, [[2, 1, 1]])
     }
 }
