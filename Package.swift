@@ -50,7 +50,7 @@ let package = Package(
             name: "dreamprm",
             dependencies: ["Torch", "NN", "Tokenizers", "Models", "PRM", "Reweighting", "Evaluation", "Plotting", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        .target(name: "TestSupport", dependencies: ["Torch"], path: "Tests/Support"),
+        .target(name: "TestSupport", dependencies: ["Torch", "Models"], path: "Tests/Support"),
         .testTarget(name: "TorchTests", dependencies: ["Torch", "Models", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Torch", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "NN", "Torch", "Tokenizers", "TestSupport"], resources: [.copy("Fixtures")]),
@@ -58,6 +58,8 @@ let package = Package(
         .testTarget(name: "ReweightingTests", dependencies: ["Reweighting", "Evaluation", "PRM", "Models", "NN", "Torch", "TestSupport"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "PRM", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "PlottingTests", dependencies: ["Plotting"]),
+        // Runs the dreamprm binary itself: the fuzz corpus, kill-and-resume, concurrent runs.
+        .testTarget(name: "CLITests", dependencies: ["dreamprm", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "Models", "Torch", "TestSupport"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v5],

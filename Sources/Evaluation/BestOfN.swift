@@ -35,6 +35,8 @@ public struct SelectionMethod {
         Selection.majority(s.map { q.answers[$0] }, correct: s.map { q.correct[$0] })
     }
     public static let oracle = SelectionMethod(name: "oracle") { q, s in Selection.oracle(s.map { q.correct[$0] }) }
+    /// The rules every report carries beside the PRMs.
+    public static let baselines = [selfConsistency, first, random, oracle]
 
     /// PRM selection: the highest aggregate of the candidates' step scores, compared before
     /// the final σ so that saturated aggregates do not tie.

@@ -39,7 +39,7 @@ public struct EvaluationReport: Codable {
                             tieRule: TieRule, seed: UInt64 = 0) -> EvaluationReport {
         // Every PRM under every aggregation, and the baselines, are scored once; the main
         // table's PRM rows are two of those aggregations under display names.
-        let baselines: [SelectionMethod] = [.selfConsistency, .first, .random, .oracle]
+        let baselines = SelectionMethod.baselines
         let perAggregation = prms.flatMap { p in Aggregation.allCases.map { SelectionMethod.prm(p, $0, tie: tieRule) } }
         let votes = prms.map { SelectionMethod.weightedVote($0, aggregation) }
         let all = BestOfNEvaluation.accuracies(questions, methods: perAggregation + votes + baselines, seed: seed)

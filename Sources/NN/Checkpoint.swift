@@ -37,6 +37,9 @@ public enum Checkpoint {
     public static func load<M: Codable>(from url: URL, module: Module, optimizers: [String: Optimizer] = [:],
                                         metadata: M.Type) throws -> (step: Int, metadata: M) {
         let metaURL = url.appendingPathComponent("meta.json")
+        for file in ["meta.json", "model.safetensors", "rng.safetensors"] where !FileManager.default.fileExists(atPath: url.appendingPathComponent(file).path) {
+            throw CheckpointError(path: url.appendingPathComponent(file).path, message: "missing from the checkpoint")
+        }
         let envelope: Envelope<M>
         do { envelope = try JSONDecoder().decode(Envelope<M>.self, from: Data(contentsOf: metaURL)) } catch {
             throw CheckpointError(path: metaURL.path, message: "unreadable checkpoint metadata: \(error)")

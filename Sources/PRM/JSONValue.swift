@@ -18,7 +18,12 @@ public indirect enum JSONValue: Decodable, Equatable {
         else if let n = try? c.decode(Double.self) { self = .number(n) }
         else if let s = try? c.decode(String.self) { self = .string(s) }
         else if let a = try? c.decode([JSONValue].self) { self = .array(a) }
-        else { self = .object(try c.decode([String: JSONValue].self)) }
+        else if let o = try? c.decode([String: JSONValue].self) { self = .object(o) }
+        else {
+            // What JSONDecoder parses but cannot hold: a number beyond a 64-bit float's range.
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath,
+                                                    debugDescription: "a number too large for a 64-bit float (beyond ±1.8e308)"))
+        }
     }
 
     var typeName: String {
@@ -99,13 +104,35 @@ public struct RecordFields {
 
     func optionalNumber(_ key: String) throws -> Double? { has(key) ? try number(key) : nil }
 
+    // One type rule for every field: a value has its JSON type (true/false, a number, a
+    // string); nothing is converted from another type. Ids alone may be strings or integers.
+
     func bool(_ key: String) throws -> Bool {
         guard let v = fields[key] else { throw error(key, "missing") }
-        switch v {
-        case .bool(let b): return b
-        case .number(let n) where n == 0 || n == 1: return n == 1  // some exports write 0/1
-        default: throw error(key, "expected true or false, found \(v.typeName)")
-        }
+        guard case .bool(let b) = v else { throw error(key, "expected true or false, found \(v.typeName)") }
+        return b
+    }
+
+    /// A string that must say something (a domain name, an image path).
+    func nonEmptyString(_ key: String) throws -> String {
+        let s = try string(key)
+        guard !s.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw error(key, "is empty") }
+        return s
+    }
+
+    /// An image path where one is given; an empty one is an error, not "no image".
+    func optionalImagePath(_ key: String) throws -> String? {
+        guard has(key) else { return nil }
+        guard !(try string(key)).isEmpty else { throw error(key, "is empty; leave the field out for a record without an image") }
+        return try string(key)
+    }
+
+    /// A whole number ≥ `minimum` where one is given.
+    func optionalInteger(_ key: String, minimum: Int) throws -> Int? {
+        guard has(key) else { return nil }
+        let n = try number(key)
+        guard n == n.rounded(), n >= Double(minimum), n < 1e15 else { throw error(key, "expected a whole number ≥ \(minimum), found \(n)") }
+        return Int(n)
     }
 
     func optionalBool(_ key: String) throws -> Bool? { has(key) ? try bool(key) : nil }

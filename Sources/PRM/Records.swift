@@ -4,7 +4,8 @@ import Foundation
 /// label. The PRM reads `input + "\n\n" + add` (question, then steps 1…k).
 public struct V1TrainRecord: Equatable {
     public var id: String?
-    public var sid: String?
+    /// The step this prefix ends with (1-based).
+    public var sid: Int?
     /// The question.
     public var input: String
     /// The chain's steps up to this prefix.
@@ -20,12 +21,12 @@ public struct V1TrainRecord: Equatable {
 
     public init(_ f: RecordFields) throws {
         id = try f.identifier("id")
-        sid = try f.identifier("sid")
+        sid = try f.optionalInteger("sid", minimum: 1)
         input = try f.string("input")
         add = try f.string("add")
         groundTruth = try f.optionalString("ground_truth")
-        imagePath = try f.optionalString("image_path")
-        dataset = try f.string("dataset")
+        imagePath = try f.optionalImagePath("image_path")
+        dataset = try f.nonEmptyString("dataset")
         score = try f.optionalNumber("score")
         times = try f.optionalNumber("times")
         accuracy = try f.number("accuracy")
@@ -47,7 +48,7 @@ public struct V1MetaRecord: Equatable {
         id = try f.identifier("id")
         trueFalse = try f.bool("true_false")
         input = try f.string("input")
-        imagePath = try f.optionalString("image_path")
+        imagePath = try f.optionalImagePath("image_path")
     }
 }
 
@@ -69,7 +70,7 @@ public struct ConversationRecord: Equatable {
 
     public init(_ f: RecordFields) throws {
         id = try f.identifier("id")
-        image = try f.optionalString("image")
+        image = try f.optionalImagePath("image")
         response = try f.optionalString("response")
         trueFalse = try f.optionalBool("true_false")
         turns = try f.array("conversations").enumerated().map { i, v in
@@ -132,7 +133,7 @@ public struct BestOfNRecord: Equatable {
 
     public init(_ f: RecordFields) throws {
         question = try f.string("question")
-        imagePath = try f.optionalString("image_path")
+        imagePath = try f.optionalImagePath("image_path")
         candidates = try f.array("candidates").enumerated().map { i, v in
             guard case .string(let s) = v else { throw f.error("candidates[\(i)]", "expected a string, found \(v.typeName)") }
             return s
@@ -147,6 +148,7 @@ public struct BestOfNRecord: Equatable {
         }
         answer = try f.optionalString("answer")
         dataset = try f.optionalString("dataset")
+        if dataset?.isEmpty == true { throw f.error("dataset", "is empty; leave the field out or name the domain") }
         if f.has("first_wrong_step") {
             firstWrongStep = try f.array("first_wrong_step").enumerated().map { i, v in
                 switch v {

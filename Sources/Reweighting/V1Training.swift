@@ -48,6 +48,47 @@ public struct V1TrainingConfiguration: Codable, Equatable {
     public init() {}
 }
 
+extension V1TrainingConfiguration {
+    /// Keys that are absent keep their defaults, so a partial settings file or a checkpoint
+    /// written before a setting existed still reads.
+    public init(from decoder: Decoder) throws {
+        self.init()
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        trainFile = try c.decodeIfPresent(String.self, forKey: .trainFile) ?? trainFile
+        metaFile = try c.decodeIfPresent(String.self, forKey: .metaFile) ?? metaFile
+        outputDirectory = try c.decodeIfPresent(String.self, forKey: .outputDirectory) ?? outputDirectory
+        rewardModel = try c.decodeIfPresent(String.self, forKey: .rewardModel) ?? rewardModel
+        iterations = try c.decodeIfPresent(Int.self, forKey: .iterations) ?? iterations
+        batchSize = try c.decodeIfPresent(Int.self, forKey: .batchSize) ?? batchSize
+        metaBatchSize = try c.decodeIfPresent(Int.self, forKey: .metaBatchSize) ?? metaBatchSize
+        learningRate = try c.decodeIfPresent(Double.self, forKey: .learningRate) ?? learningRate
+        metaLearningRate = try c.decodeIfPresent(Double.self, forKey: .metaLearningRate) ?? metaLearningRate
+        weightDecay = try c.decodeIfPresent(Double.self, forKey: .weightDecay) ?? weightDecay
+        metaWeightDecay = try c.decodeIfPresent(Double.self, forKey: .metaWeightDecay) ?? metaWeightDecay
+        schedulerStepSize = try c.decodeIfPresent(Int.self, forKey: .schedulerStepSize) ?? schedulerStepSize
+        schedulerGamma = try c.decodeIfPresent(Double.self, forKey: .schedulerGamma) ?? schedulerGamma
+        unrollSteps = try c.decodeIfPresent(Int.self, forKey: .unrollSteps) ?? unrollSteps
+        gradientAccumulation = try c.decodeIfPresent(Int.self, forKey: .gradientAccumulation) ?? gradientAccumulation
+        saveEveryIterations = try c.decodeIfPresent(Int.self, forKey: .saveEveryIterations) ?? saveEveryIterations
+        precision = try c.decodeIfPresent(String.self, forKey: .precision) ?? precision
+        device = try c.decodeIfPresent(String.self, forKey: .device) ?? device
+        seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? seed
+        rollback = try c.decodeIfPresent(Bool.self, forKey: .rollback) ?? rollback
+        baseline = try c.decodeIfPresent(Bool.self, forKey: .baseline) ?? baseline
+        hypergradient = try c.decodeIfPresent(String.self, forKey: .hypergradient) ?? hypergradient
+        headInput = try c.decodeIfPresent(ScalarHeadInput.self, forKey: .headInput) ?? headInput
+        headInit = try c.decodeIfPresent(ScalarHeadInit.self, forKey: .headInit) ?? headInit
+        headLearningRate = try c.decodeIfPresent(Double.self, forKey: .headLearningRate) ?? headLearningRate
+        scoring = try c.decodeIfPresent(PrefixScoring.self, forKey: .scoring) ?? scoring
+        aggregation = try c.decodeIfPresent(Aggregation.self, forKey: .aggregation) ?? aggregation
+        softLabels = try c.decodeIfPresent(Bool.self, forKey: .softLabels) ?? softLabels
+        trainLayers = try c.decodeIfPresent(Int.self, forKey: .trainLayers) ?? trainLayers
+        lowerClipNorm = try c.decodeIfPresent(Double.self, forKey: .lowerClipNorm) ?? lowerClipNorm
+        upperClipNorm = try c.decodeIfPresent(Double.self, forKey: .upperClipNorm) ?? upperClipNorm
+        strict = try c.decodeIfPresent(Bool.self, forKey: .strict) ?? strict
+    }
+}
+
 /// What a run reports about its data, for `run_report.json` and the terminal.
 public struct V1DataReport: Codable, Equatable {
     public var trainRecords = 0
@@ -86,6 +127,14 @@ public final class V1Training {
         var report = V1DataReport()
         let train = try RecordReader.read(URL(fileURLWithPath: c.trainFile), V1TrainRecord.init)
         guard !train.isEmpty else { throw DataError(file: c.trainFile, message: "no training records") }
+        // (id, sid) names one step prefix of one chain; a second record under it is a copy or a clash.
+        var seen: [String: Int] = [:]
+        for (i, r) in train.enumerated() {
+            guard let id = r.id, let sid = r.sid else { continue }
+            if let first = seen.updateValue(i, forKey: "\(id)\u{1}\(sid)") {
+                throw DataError(file: c.trainFile, record: i, field: "id", message: "id '\(id)' with sid \(sid) is also record \(first)'s")
+            }
+        }
         report.trainRecords = train.count
         report.domains = Array(Set(train.map(\.dataset))).sorted()
         var chains: [(chain: SplitChain, label: Bool)] = []
@@ -110,18 +159,17 @@ public final class V1Training {
         return (train, chains, report)
     }
 
-    public func run(resume: Bool) throws -> V1DataReport {
+    /// Trains into the output directory: `resume` continues its checkpoint; otherwise the
+    /// directory must hold no earlier run unless `overwrite` (which removes that run's files).
+    public func run(resume: Bool, overwrite: Bool = false) throws -> V1DataReport {
         let c = configuration
         let out = URL(fileURLWithPath: c.outputDirectory)
-        // Data first: a malformed file stops the run before the model loads or anything is written.
+        // Settings and data first: bad input stops the run before the model loads or anything is written.
+        try c.validate()
         let (train, metaChains, report) = try readData()
-        let device = try Device(parsing: c.device)
-        let dtype: DType
-        switch c.precision {
-        case "fp32", "float32": dtype = .float32
-        case "bf16", "bfloat16": dtype = .bfloat16
-        default: throw EngineError("--precision must be fp32 or bf16, not '\(c.precision)'")
-        }
+        let device = try Check.device(c.device)
+        let dtype: DType = c.precision.hasPrefix("bf") ? .bfloat16 : .float32
+        let directory = try RunDirectory(out, mode: resume ? .resume : overwrite ? .overwrite : .fresh, log: log)
         let loaded = try ModelLoader.load(try ModelRegistry.resolve(c.rewardModel))
         guard let template = loaded.chatTemplate else { throw EngineError("\(loaded.source) has no chat template this build can render") }
         let encoder = PromptEncoder(tokenizer: loaded.tokenizer, template: template)
@@ -134,7 +182,12 @@ public final class V1Training {
         }
         Runtime.manualSeed(c.seed)
         try loaded.model.to(device, dtype: dtype)
-        if let n = c.trainLayers { try loaded.model.freezeAllButTopLayers(n) }
+        if let n = c.trainLayers {
+            guard n <= loaded.model.config.layerCount else {
+                throw SettingError("train_layers", "\(c.rewardModel) has \(loaded.model.config.layerCount) decoder layers, not \(n)")
+            }
+            try loaded.model.freezeAllButTopLayers(n)
+        }
         let prm = try ScalarHeadPRM(backbone: loaded.model, input: c.headInput, initialization: c.headInit)
         try prm.head.to(device, dtype: .float32)
         let lower = V1TrainingProblem(prm: prm, records: train, encoder: encoder, batchSize: c.batchSize, seed: c.seed, softLabels: c.softLabels)
@@ -156,12 +209,11 @@ public final class V1Training {
         let optimizers: [String: Optimizer] = ["prm": lowerOptimizer, "weights": upperOptimizer]
         let checkpointURL = out.appendingPathComponent("checkpoint")
         let metricsURL = out.appendingPathComponent("metrics.jsonl")
-        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
         if resume {
-            guard FileManager.default.fileExists(atPath: checkpointURL.path) else {
-                throw EngineError("--resume: no checkpoint at \(checkpointURL.path)")
+            let meta: CheckpointMetadata
+            do { meta = try Checkpoint.load(from: checkpointURL, module: state, optimizers: optimizers, metadata: CheckpointMetadata.self).metadata } catch {
+                throw DataError(file: checkpointURL.path, message: "cannot resume from it: \(error)")
             }
-            let (_, meta) = try Checkpoint.load(from: checkpointURL, module: state, optimizers: optimizers, metadata: CheckpointMetadata.self)
             try engine.restore(meta.engine)
             lower.order.restore(epoch: meta.lowerPosition[0], index: meta.lowerPosition[1])
             upper.order.restore(epoch: meta.metaPosition[0], index: meta.metaPosition[1])
@@ -210,6 +262,7 @@ public final class V1Training {
         finalReport.domains = lower.domains
         try JSONFile.write(RunReport(data: finalReport, iterations: engine.iteration, domainWeights: try weights.snapshot(),
                                      trainTokens: lower.tokenCount, seconds: progress.elapsed), to: out.appendingPathComponent("run_report.json"))
+        withExtendedLifetime(directory) {}
         return finalReport
     }
 }

@@ -42,4 +42,31 @@ public enum AtomicFile {
             throw error
         }
     }
+
+    /// Removes what writes killed midway left in `dir` (`.NAME.tmp-*` files and directories)
+    /// and puts back a directory that was moved aside when its replacement never arrived
+    /// (`.NAME.old-*` without NAME). Returns what it did, for the log.
+    @discardableResult
+    public static func cleanLeftovers(in dir: URL) throws -> [String] {
+        let fm = FileManager.default
+        guard let names = try? fm.contentsOfDirectory(atPath: dir.path) else { return [] }
+        var done: [String] = []
+        for name in names.sorted() where name.hasPrefix(".") {
+            let item = dir.appendingPathComponent(name)
+            if name.contains(".tmp-") {
+                try fm.removeItem(at: item)
+                done.append("removed \(name)")
+            } else if let r = name.range(of: ".old-") {
+                let target = dir.appendingPathComponent(String(name[name.index(after: name.startIndex)..<r.lowerBound]))
+                if fm.fileExists(atPath: target.path) {
+                    try fm.removeItem(at: item)
+                    done.append("removed \(name)")
+                } else {
+                    try fm.moveItem(at: item, to: target)
+                    done.append("restored \(target.lastPathComponent) from \(name)")
+                }
+            }
+        }
+        return done
+    }
 }

@@ -1,4 +1,7 @@
 import ArgumentParser
+import Foundation
+import PRM
+import Reweighting
 import Torch
 
 @main
@@ -9,14 +12,30 @@ struct DreamPRM: ParsableCommand {
         subcommands: [Train.self, Evaluate.self, Summarize.self, Plot.self, Generate.self, Bench.self, Info.self]
     )
 
+    /// One rule for every command: exit 2 for bad input (a flag or its value, a config or data
+    /// file, an output path), 1 for a failure while working, 0 when done.
     static func main() {
         Runtime.keepFreedMemory()
         do {
             var command = try parseAsRoot()
             try command.run()
+        } catch let e as SettingError {
+            fail("error: \(e)", code: 2)
+        } catch let e as DataError {
+            fail("error: \(e)", code: 2)
+        } catch let e as ExitCode {
+            exit(withError: e)
         } catch {
+            if exitCode(for: error) == .validationFailure {
+                fail(fullMessage(for: error), code: 2)
+            }
             exit(withError: error)
         }
+    }
+
+    private static func fail(_ message: String, code: Int32) -> Never {
+        FileHandle.standardError.write(Data((message + "\n").utf8))
+        Foundation.exit(code)
     }
 }
 

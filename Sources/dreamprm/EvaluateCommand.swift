@@ -10,7 +10,7 @@ struct Evaluate: ParsableCommand {
         abstract: "Best-of-N accuracy of trained PRMs and of first / random / self-consistency / oracle selection.",
         discussion: """
             Writes to --output: scores-NAME.json (per-step scores; reused when the PRM and test file are unchanged, \
-            and resumed if interrupted), report.json, report.md, scaling.png and score_distributions.png. Exit codes: 0 done, 1 failure, 2 bad input data.
+            and resumed if interrupted), report.json, report.md, scaling.png and score_distributions.png. Exit codes: 0 done, 1 failure, 2 bad input (a flag, a path, a data file).
             """)
 
     @Option(name: [.customLong("test_json_file"), .customLong("test-json-file")], help: "Best-of-N records (JSON array or JSON Lines).")
@@ -33,55 +33,88 @@ struct Evaluate: ParsableCommand {
     var seed: UInt64 = 0
     @OptionGroup var runtime: RuntimeOptions
 
-    func run() throws {
-        if let threads = runtime.threads { Runtime.threadCount = threads }
-        guard let format = TestSet.Format(rawValue: format) else { throw ValidationError("--format: best-of-n or conversations") }
-        guard let aggregation = Aggregation(rawValue: aggregation) else { throw ValidationError("--aggregation: one of \(Aggregation.allCases.map(\.rawValue))") }
-        guard let tie = TieRule(rawValue: tieRule) else { throw ValidationError("--tie-rule: first, last or expected") }
+    /// Checks every flag and path before a model loads.
+    func validated() throws -> (format: TestSet.Format, aggregation: Aggregation, tie: TieRule, splitter: StepSplitter, device: Device,
+                                prms: [(name: String, path: String)]) {
+        guard let format = TestSet.Format(rawValue: format) else { throw SettingError("format", "best-of-n or conversations, not '\(self.format)'") }
+        guard let aggregation = Aggregation(rawValue: aggregation) else {
+            throw SettingError("aggregation", "one of \(Aggregation.allCases.map(\.rawValue).joined(separator: ", ")), not '\(self.aggregation)'")
+        }
+        guard let tie = TieRule(rawValue: tieRule) else { throw SettingError("tie-rule", "first, last or expected, not '\(tieRule)'") }
         let split: StepSplitter
         switch splitter {
         case "v1": split = .v1
         case "generic": split = .generic
-        case let s where s.hasPrefix("separator:"): split = .separator(String(s.dropFirst("separator:".count)), questionFirst: false)
-        default: throw ValidationError("--splitter: v1, generic or separator:TEXT")
+        case let s where s.hasPrefix("separator:") && s.count > "separator:".count:
+            split = .separator(String(s.dropFirst("separator:".count)), questionFirst: false)
+        default: throw SettingError("splitter", "v1, generic or separator:TEXT, not '\(splitter)'")
         }
-        let named = try prm.map { spec -> (String, String) in
+        if let threads = runtime.threads { try Check.atLeast(threads, 1, "threads") }
+        let device = try Check.device(runtime.device)
+        try Check.inputFile(testFile, "test_json_file")
+        try Check.outputDirectory(output, "output")
+        let reserved = Set(SelectionMethod.baselines.map(\.name))
+        var names = Set<String>()
+        let prms = try prm.map { spec -> (name: String, path: String) in
             let parts = spec.split(separator: "=", maxSplits: 1).map(String.init)
-            guard parts.count == 2, !parts[0].isEmpty else { throw ValidationError("--prm takes NAME=PATH, not '\(spec)'") }
-            return (parts[0], parts[1])
-        }
-        func log(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
-        do {
-            let testURL = URL(fileURLWithPath: testFile)
-            let records = try TestSet.read(testURL, format: format)
-            guard !records.isEmpty else { throw DataError(file: testFile, message: "no test records") }
-            let out = URL(fileURLWithPath: output)
-            try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
-            var questions = TestSet.candidateSets(records)
-            log("\(records.count) questions, \(records.map(\.candidates.count).min()!)–\(records.map(\.candidates.count).max()!) candidates each")
-            if records.contains(where: { $0.imagePath != nil }), !named.isEmpty {
-                log("notice: records name images; the PRM backbones here are text-only, so images are ignored")
+            guard parts.count == 2, !parts[1].isEmpty else { throw SettingError("prm", "takes NAME=PATH, not '\(spec)'") }
+            let (name, path) = (parts[0], parts[1])
+            // The name becomes a file name (scores-NAME.json) and a table row.
+            guard !name.isEmpty, !name.hasPrefix("."), name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
+                throw SettingError("prm", "'\(name)' is not a plain name (letters, digits, '-', '_', '.'; not starting with '.')")
             }
-            for (name, path) in named {
-                log("scoring with \(name) (\(path))")
-                let trained = try TrainedPRM.load(URL(fileURLWithPath: path), rewardModel: rewardModel, device: try Device(parsing: runtime.device))
-                let scores = try ScoreCache.scores(for: trained, records: records, testFile: testURL, splitter: split,
-                                                   cache: out.appendingPathComponent("scores-\(name).json"), log: log)
-                for (i, candidates) in scores.enumerated() {
-                    for (j, steps) in candidates.enumerated() where steps.contains(where: { !$0.isFinite }) {
-                        throw DataError(file: testFile, record: i, field: "candidates[\(j)]",
-                                        message: "\(name) gives a non-finite step score (\(steps)) to this candidate; the question cannot be ranked")
-                    }
-                    questions[i].stepLogits[name] = candidates
+            guard !reserved.contains(name) else { throw SettingError("prm", "'\(name)' is the name of a baseline row; choose another") }
+            guard names.insert(name).inserted else { throw SettingError("prm", "the name '\(name)' is given twice") }
+            guard FileManager.default.fileExists(atPath: path) else { throw SettingError("prm", "\(name): '\(path)' does not exist") }
+            return (name, path)
+        }
+        return (format, aggregation, tie, split, device, prms)
+    }
+
+    func run() throws {
+        let v = try validated()
+        if let threads = runtime.threads { Runtime.threadCount = threads }
+        func log(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
+        let testURL = URL(fileURLWithPath: testFile)
+        let records = try TestSet.read(testURL, format: v.format)
+        guard !records.isEmpty else { throw DataError(file: testFile, message: "no test records") }
+        let out = URL(fileURLWithPath: output)
+        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+        for (i, r) in records.enumerated() {
+            for (j, wrong) in (r.firstWrongStep ?? []).enumerated() {
+                guard let wrong else { continue }
+                let steps = TrainedPRM.prefixTexts(question: r.question, candidate: r.candidates[j], splitter: v.splitter).count
+                guard wrong < steps else {
+                    throw DataError(file: testFile, record: i, field: "first_wrong_step[\(j)]",
+                                    message: "is step \(wrong) (0-based), but candidate \(j) has \(steps) steps under --splitter \(splitter)")
                 }
             }
-            let report = EvaluationReport.make(questions, prms: named.map(\.0), testFile: testFile, aggregation: aggregation, tieRule: tie, seed: seed)
-            try ReportFiles.write(report, to: out)
-            print(report.markdown)
-            print("report: \(out.appendingPathComponent("report.md").path), plot: \(out.appendingPathComponent("scaling.png").path)")
-        } catch let e as DataError {
-            log("error: \(e)")
-            throw ExitCode(2)
         }
+        var questions = TestSet.candidateSets(records)
+        log("\(records.count) questions, \(records.map(\.candidates.count).min()!)–\(records.map(\.candidates.count).max()!) candidates each")
+        if records.contains(where: { $0.imagePath != nil }), !v.prms.isEmpty {
+            log("notice: records name images; the PRM backbones here are text-only, so images are ignored")
+        }
+        let settings = "splitter=\(splitter)|format=\(v.format.rawValue)|reward_model=\(rewardModel ?? "as trained")"
+        for (name, path) in v.prms {
+            log("scoring with \(name) (\(path))")
+            let trained: TrainedPRM
+            do { trained = try TrainedPRM.load(URL(fileURLWithPath: path), rewardModel: rewardModel, device: v.device) } catch {
+                throw SettingError("prm", "\(name): cannot load '\(path)': \(error)")
+            }
+            let scores = try ScoreCache.scores(for: trained, records: records, testFile: testURL, splitter: v.splitter, settings: settings,
+                                               cache: out.appendingPathComponent("scores-\(name).json"), log: log)
+            for (i, candidates) in scores.enumerated() {
+                for (j, steps) in candidates.enumerated() where steps.contains(where: { !$0.isFinite }) {
+                    throw DataError(file: testFile, record: i, field: "candidates[\(j)]",
+                                    message: "\(name) gives a non-finite step score (\(steps)) to this candidate; the question cannot be ranked")
+                }
+                questions[i].stepLogits[name] = candidates
+            }
+        }
+        let report = EvaluationReport.make(questions, prms: v.prms.map(\.name), testFile: testFile, aggregation: v.aggregation, tieRule: v.tie, seed: seed)
+        try ReportFiles.write(report, to: out)
+        print(report.markdown)
+        print("report: \(out.appendingPathComponent("report.md").path), plot: \(out.appendingPathComponent("scaling.png").path)")
     }
 }

@@ -24,30 +24,26 @@ struct Summarize: ParsableCommand {
         guard runs.isEmpty || runs.count == eval.count else { throw ValidationError("--run: one per --eval (\(eval.count)), or none") }
         let labels = seeds.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } } ?? eval.indices.map { String($0 + 1) }
         guard labels.count == eval.count else { throw ValidationError("--seeds: \(eval.count) labels, one per --eval") }
-        do {
-            let reports = try eval.map { dir -> EvaluationReport in
-                let file = URL(fileURLWithPath: dir).appendingPathComponent("report.json")
-                do { return try JSONDecoder().decode(EvaluationReport.self, from: Data(contentsOf: file)) } catch {
-                    throw DataError(file: file.path, message: "not a readable evaluation report: \(error)")
-                }
+        try Check.outputDirectory(output, "output")
+        let reports = try eval.map { dir -> EvaluationReport in
+            let file = URL(fileURLWithPath: dir).appendingPathComponent("report.json")
+            do { return try JSONDecoder().decode(EvaluationReport.self, from: Data(contentsOf: file)) } catch {
+                throw DataError(file: file.path, message: "not a readable evaluation report: \(error)")
             }
-            let weights = try runs.map { dir -> [String: Double] in
-                let file = URL(fileURLWithPath: dir).appendingPathComponent("domain_weights.json")
-                do { return try JSONDecoder().decode([String: Double].self, from: Data(contentsOf: file)) } catch {
-                    throw DataError(file: file.path, message: "not a readable domain_weights.json: \(error)")
-                }
-            }
-            let summary = SeedSummary.make(seeds: labels, reports: reports, weights: weights)
-            let out = URL(fileURLWithPath: output)
-            try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try AtomicFile.write(try encoder.encode(summary), to: out.appendingPathComponent("summary.json"))
-            try AtomicFile.write(Data(summary.markdown.utf8), to: out.appendingPathComponent("summary.md"))
-            print(summary.markdown)
-        } catch let e as DataError {
-            FileHandle.standardError.write(Data("error: \(e)\n".utf8))
-            throw ExitCode(2)
         }
+        let weights = try runs.map { dir -> [String: Double] in
+            let file = URL(fileURLWithPath: dir).appendingPathComponent("domain_weights.json")
+            do { return try JSONDecoder().decode([String: Double].self, from: Data(contentsOf: file)) } catch {
+                throw DataError(file: file.path, message: "not a readable domain_weights.json: \(error)")
+            }
+        }
+        let summary = SeedSummary.make(seeds: labels, reports: reports, weights: weights)
+        let out = URL(fileURLWithPath: output)
+        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try AtomicFile.write(try encoder.encode(summary), to: out.appendingPathComponent("summary.json"))
+        try AtomicFile.write(Data(summary.markdown.utf8), to: out.appendingPathComponent("summary.md"))
+        print(summary.markdown)
     }
 }

@@ -9,7 +9,10 @@ import Torch
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train a PRM with learned domain weights (DreamPRM, bi-level optimisation).",
-        discussion: "Exit codes: 0 done, 1 failure (e.g. a non-finite loss; the last checkpoint stays intact), 2 bad input data.")
+        discussion: """
+            Every setting is checked before the model loads. Exit codes: 0 done; 1 the run failed (e.g. a non-finite loss; \
+            the last checkpoint stays intact); 2 bad input: a flag, the config file, a data file or the output directory.
+            """)
 
     private static func names(_ original: String) -> NameSpecification {
         [.customLong(original), .customLong(original.replacingOccurrences(of: "_", with: "-"))]
@@ -21,35 +24,36 @@ struct Train: ParsableCommand {
     @Option(name: names("meta_json_file"), help: "v1 meta records (JSON array or JSON Lines).") var metaJSONFile: String?
     @Option(name: names("weights_path"), help: "Output directory: checkpoint/, prm.safetensors, domain_weights.json, metrics.jsonl.") var weightsPath: String?
     @Option(name: names("reward_model"), help: "Backbone: built-in name, .gguf file or HF directory.") var rewardModel: String?
-    @Option(name: names("iteration_num"), help: "Lower-level iterations (default 10000).") var iterationNum: Int?
-    @Option(name: names("batch_size"), help: "Training records per lower step (default 1).") var batchSize: Int?
-    @Option(name: names("meta_batch_size"), help: "Meta chains per upper step (default 1).") var metaBatchSize: Int?
-    @Option(name: names("lr"), help: "Lower AdamW learning rate (default 5e-7).") var lr: Double?
-    @Option(name: names("meta_lr"), help: "Upper AdamW learning rate (default 0.01).") var metaLR: Double?
-    @Option(name: names("weight_decay"), help: "Lower AdamW weight decay (default 0).") var weightDecay: Double?
-    @Option(name: names("meta_weight_decay"), help: "Upper AdamW weight decay (default 1e-3).") var metaWeightDecay: Double?
-    @Option(name: names("scheduler_step_size"), help: "StepLR step size of the lower rate (default 5000).") var schedulerStepSize: Int?
-    @Option(name: names("scheduler_gamma"), help: "StepLR factor (default 0.5).") var schedulerGamma: Double?
-    @Option(name: names("unroll_steps"), help: "Lower steps per upper step (default 5).") var unrollSteps: Int?
+    @Option(name: names("iteration_num"), parsing: .unconditional, help: "Lower-level iterations (default 10000).") var iterationNum: Int?
+    @Option(name: names("batch_size"), parsing: .unconditional, help: "Training records per lower step (default 1).") var batchSize: Int?
+    @Option(name: names("meta_batch_size"), parsing: .unconditional, help: "Meta chains per upper step (default 1).") var metaBatchSize: Int?
+    @Option(name: names("lr"), parsing: .unconditional, help: "Lower AdamW learning rate (default 5e-7).") var lr: Double?
+    @Option(name: names("meta_lr"), parsing: .unconditional, help: "Upper AdamW learning rate (default 0.01).") var metaLR: Double?
+    @Option(name: names("weight_decay"), parsing: .unconditional, help: "Lower AdamW weight decay (default 0).") var weightDecay: Double?
+    @Option(name: names("meta_weight_decay"), parsing: .unconditional, help: "Upper AdamW weight decay (default 1e-3).") var metaWeightDecay: Double?
+    @Option(name: names("scheduler_step_size"), parsing: .unconditional, help: "StepLR step size of the lower rate (default 5000).") var schedulerStepSize: Int?
+    @Option(name: names("scheduler_gamma"), parsing: .unconditional, help: "StepLR factor (default 0.5).") var schedulerGamma: Double?
+    @Option(name: names("unroll_steps"), parsing: .unconditional, help: "Lower steps per upper step (default 5).") var unrollSteps: Int?
     @Option(name: [.customLong("gradiant_accumulation"), .customLong("gradient_accumulation"), .customLong("gradient-accumulation")],
-            help: "Micro-batches per lower step (default 1; the original's spelling is accepted).") var gradientAccumulation: Int?
-    @Option(name: names("save_every_iterations"), help: "Checkpoint interval (default 1000).") var saveEveryIterations: Int?
+            parsing: .unconditional, help: "Micro-batches per lower step (default 1; the original's spelling is accepted).") var gradientAccumulation: Int?
+    @Option(name: names("save_every_iterations"), parsing: .unconditional, help: "Checkpoint interval (default 1000).") var saveEveryIterations: Int?
     @Option(name: names("precision"), help: "fp32 or bf16 (bf16 computes over float32 master weights).") var precision: String?
     @Option(name: names("device"), help: "cpu, cuda or cuda:N.") var device: String?
-    @Option(name: names("seed"), help: "Seed for the head, data order and sampling.") var seed: UInt64?
+    @Option(name: names("seed"), parsing: .unconditional, help: "Seed for the head, data order and sampling.") var seed: UInt64?
     @Option(name: names("hypergradient"), help: "darts (default), neumann, cg or reverse.") var hypergradient: String?
     @Option(name: names("scoring"), help: "Meta chains: shared-prefix (default) or per-prefix; same scores.") var scoring: String?
     @Option(name: names("aggregation"), help: "Meta aggregation: mean-log-odds (code, default), sum-log-odds (paper), mean, min, …") var aggregation: String?
     @Option(name: names("head_input"), help: "Scalar head on the last-position logits (default, as v1) or hidden state.") var headInput: String?
     @Option(name: names("head_init"), help: "standardized (default: zero head over standardised features, p = 0.5 at the start) or reference (the original's PyTorch initialisation over raw features; saturates on large vocabularies).") var headInit: String?
-    @Option(name: names("head_lr"), help: "With --head_init standardized: the head's rate; one step moves z by at most about twice this (default 0.05).") var headLR: Double?
-    @Option(name: names("train_layers"), help: "Train only the top N decoder layers and the head (default: the whole backbone).") var trainLayers: Int?
-    @Option(name: names("threads"), help: "CPU threads (default: LibTorch's choice).") var threads: Int?
+    @Option(name: names("head_lr"), parsing: .unconditional, help: "With --head_init standardized: the head's rate; one step moves z by at most about twice this (default 0.05).") var headLR: Double?
+    @Option(name: names("train_layers"), parsing: .unconditional, help: "Train only the top N decoder layers and the head (default: the whole backbone).") var trainLayers: Int?
+    @Option(name: names("threads"), parsing: .unconditional, help: "CPU threads (default: LibTorch's choice).") var threads: Int?
     @Flag(name: names("rollback"), help: "Restore θ at each window's start after the upper step and redo one lower step.") var rollback = false
     @Flag(name: names("baseline"), help: "Lower level only, unweighted: a vanilla PRM.") var baseline = false
     @Flag(name: names("soft_labels"), help: "Soft BCE against the MC accuracy instead of MSE.") var softLabels = false
     @Flag(help: "Meta records without steps are an error instead of skipped and counted.") var strict = false
     @Flag(help: "Continue from weights_path/checkpoint.") var resume = false
+    @Flag(help: "Replace the earlier run in weights_path (without it, a directory holding a run is refused).") var overwrite = false
 
     func settings() throws -> V1TrainingConfiguration {
         var c = V1TrainingConfiguration()
@@ -66,44 +70,39 @@ struct Train: ParsableCommand {
         set(gradientAccumulation, \.gradientAccumulation); set(saveEveryIterations, \.saveEveryIterations); set(precision, \.precision)
         set(device, \.device); if let trainLayers { c.trainLayers = trainLayers }; set(seed, \.seed); set(hypergradient, \.hypergradient)
         if let scoring {
-            guard let s = PrefixScoring(rawValue: scoring) else { throw ValidationError("--scoring: per-prefix or shared-prefix") }
+            guard let s = PrefixScoring(rawValue: scoring) else { throw SettingError("scoring", "per-prefix or shared-prefix, not '\(scoring)'") }
             c.scoring = s
         }
         if let aggregation {
             guard let a = Aggregation(rawValue: aggregation) else {
-                throw ValidationError("--aggregation: one of \(Aggregation.allCases.map(\.rawValue).joined(separator: ", "))")
+                throw SettingError("aggregation", "one of \(Aggregation.allCases.map(\.rawValue).joined(separator: ", ")), not '\(aggregation)'")
             }
             c.aggregation = a
         }
         if let headInput {
-            guard let h = ScalarHeadInput(rawValue: headInput) else { throw ValidationError("--head_input: logits or hidden") }
+            guard let h = ScalarHeadInput(rawValue: headInput) else { throw SettingError("head_input", "logits or hidden, not '\(headInput)'") }
             c.headInput = h
         }
         if let headInit {
-            guard let h = ScalarHeadInit(rawValue: headInit) else { throw ValidationError("--head_init: standardized or reference") }
+            guard let h = ScalarHeadInit(rawValue: headInit) else { throw SettingError("head_init", "standardized or reference, not '\(headInit)'") }
             c.headInit = h
         }
         set(headLR, \.headLearningRate)
-        guard c.headLearningRate.isFinite, c.headLearningRate > 0 else { throw ValidationError("--head_lr must be a positive number") }
-        guard c.learningRate.isFinite, c.learningRate > 0 else { throw ValidationError("--lr must be a positive number") }
         if rollback { c.rollback = true }
         if baseline { c.baseline = true }
         if softLabels { c.softLabels = true }
         if strict { c.strict = true }
-        guard !c.trainFile.isEmpty, !c.metaFile.isEmpty else { throw ValidationError("--train_json_file and --meta_json_file are required") }
+        try c.validate()
         return c
     }
 
     func run() throws {
+        if resume && overwrite { throw SettingError("overwrite", "--resume continues a run and --overwrite replaces it; pass one") }
+        if let threads { try Check.atLeast(threads, 1, "threads") }
+        let c = try settings()
         if let threads { Runtime.threadCount = threads }
-        do {
-            let c = try settings()
-            let report = try V1Training(c) { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }.run(resume: resume)
-            print("done: \(c.outputDirectory) (\(report.trainRecords) training records in \(report.domains.count) domains, \(report.metaChainsUsed) meta chains)")
-            for path in try TrainingPlots.write(run: URL(fileURLWithPath: c.outputDirectory)) { print("plot: \(path)") }
-        } catch let e as DataError {
-            FileHandle.standardError.write(Data("error: \(e)\n".utf8))
-            throw ExitCode(2)
-        }
+        let report = try V1Training(c) { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }.run(resume: resume, overwrite: overwrite)
+        print("done: \(c.outputDirectory) (\(report.trainRecords) training records in \(report.domains.count) domains, \(report.metaChainsUsed) meta chains)")
+        for path in try TrainingPlots.write(run: URL(fileURLWithPath: c.outputDirectory)) { print("plot: \(path)") }
     }
 }

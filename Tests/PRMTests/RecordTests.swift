@@ -80,13 +80,29 @@ final class MalformedInputTests: XCTestCase {
 
     func testJSONLinesStreamAndSkipBlankLines() throws {
         let url = dir.appendingPathComponent("ok.jsonl")
-        let line = #"{"id": 7, "true_false": 1, "input": "Question: x\nStep 1: a\nStep 2: b", "image_path": null}"#
+        let line = #"{"id": 7, "true_false": true, "input": "Question: x\nStep 1: a\nStep 2: b", "image_path": null}"#
         try (line + "\n\n" + line + "\n").write(to: url, atomically: true, encoding: .utf8)
         let records = try RecordReader.read(url, V1MetaRecord.init)
         XCTAssertEqual(records.count, 2)
         XCTAssertEqual(records[0].id, "7")
         XCTAssertEqual(records[0].trueFalse, true)
         XCTAssertNil(records[0].imagePath)
+    }
+
+    /// One type rule: a boolean is true or false, never 1 or "true"; a number is never a string.
+    func testValuesMustHaveTheirJSONType() throws {
+        let url = dir.appendingPathComponent("typed.jsonl")
+        for (line, field) in [(#"{"true_false": 1, "input": "Step 1: a"}"#, "true_false"), (#"{"true_false": "true", "input": "Step 1: a"}"#, "true_false")] {
+            try line.write(to: url, atomically: true, encoding: .utf8)
+            XCTAssertThrowsError(try RecordReader.read(url, V1MetaRecord.init)) { XCTAssertEqual(($0 as? DataError)?.field, field) }
+        }
+        for (line, field) in [(#"{"sid": "one", "input": "q", "add": "a", "dataset": "d", "accuracy": 1}"#, "sid"),
+                              (#"{"times": "eight", "input": "q", "add": "a", "dataset": "d", "accuracy": 1}"#, "times"),
+                              (#"{"input": "q", "add": "a", "dataset": "", "accuracy": 1}"#, "dataset"),
+                              (#"{"input": "q", "add": "a", "dataset": "d", "accuracy": 1, "image_path": ""}"#, "image_path")] {
+            try line.write(to: url, atomically: true, encoding: .utf8)
+            XCTAssertThrowsError(try RecordReader.read(url, V1TrainRecord.init)) { XCTAssertEqual(($0 as? DataError)?.field, field) }
+        }
     }
 }
 

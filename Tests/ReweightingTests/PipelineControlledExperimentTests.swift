@@ -1,5 +1,6 @@
 import Foundation
 import Reweighting
+import TestSupport
 import Torch
 import XCTest
 

@@ -4,8 +4,8 @@ import Torch
 
 /// A tiny random Qwen2 (2 layers, width 32) with the tiny byte-level tokenizer and a ChatML
 /// template, written as a Hugging Face model folder, so whole training runs take seconds.
-enum TinyBackbone {
-    static func write(to url: URL, seed: UInt64 = 5) throws {
+public enum TinyBackbone {
+    public static func write(to url: URL, seed: UInt64 = 5) throws {
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         let tokenizers = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../TokenizersTests/Fixtures/tiny-bpe").standardized
         let tokenizerJSON = try Data(contentsOf: tokenizers.appendingPathComponent("tokenizer.json"))

@@ -241,11 +241,11 @@ def main(out_dir):
         tr, me, te = items[:SPLITS["train"]], items[SPLITS["train"]:SPLITS["train"] + SPLITS["meta"]], items[-SPLITS["test"]:]
         domain_train = []
         for qi, item in enumerate(tr):
-            for _ in range(2):
+            for rollout in range(2):
                 steps, answer, wrong_at = sample_candidate(item, domain, rng, habits)
                 steps = phrase(steps, rng)
                 for k in range(len(steps)):
-                    domain_train.append({"id": f"{domain}-{qi}", "sid": k + 1, "input": item[0],
+                    domain_train.append({"id": f"{domain}-{qi}-{rollout}", "sid": k + 1, "input": item[0],
                                          "add": "\n\n".join(f"Step {i + 1}: {s}" for i, s in enumerate(steps[:k + 1])),
                                          "ground_truth": item[2], "dataset": domain,
                                          "accuracy": mc_accuracy(len(steps), k, wrong_at, domain, rng)})

@@ -1,0 +1,34 @@
+import Models
+import PRM
+
+extension V1TrainingConfiguration {
+    /// Every setting checked before the model loads or anything is written.
+    public func validate() throws {
+        try Check.inputFile(trainFile, "train_json_file")
+        try Check.inputFile(metaFile, "meta_json_file")
+        try Check.outputDirectory(outputDirectory, "weights_path")
+        guard !rewardModel.isEmpty else { throw SettingError("reward_model", "is empty") }
+        do { _ = try ModelRegistry.resolve(rewardModel) } catch { throw SettingError("reward_model", "\(error)") }
+        try Check.atLeast(iterations, 1, "iteration_num")
+        try Check.atLeast(batchSize, 1, "batch_size")
+        try Check.atLeast(metaBatchSize, 1, "meta_batch_size")
+        try Check.positive(learningRate, "lr")
+        try Check.positive(metaLearningRate, "meta_lr")
+        try Check.nonNegative(weightDecay, "weight_decay")
+        try Check.nonNegative(metaWeightDecay, "meta_weight_decay")
+        try Check.atLeast(schedulerStepSize, 1, "scheduler_step_size")
+        try Check.positive(schedulerGamma, "scheduler_gamma")
+        try Check.atLeast(unrollSteps, 1, "unroll_steps")
+        try Check.atLeast(gradientAccumulation, 1, "gradient_accumulation")
+        try Check.atLeast(saveEveryIterations, 1, "save_every_iterations")
+        try Check.positive(headLearningRate, "head_lr")
+        if let trainLayers { try Check.atLeast(trainLayers, 1, "train_layers") }
+        if let lowerClipNorm { try Check.positive(lowerClipNorm, "gradient_clipping") }
+        if let upperClipNorm { try Check.positive(upperClipNorm, "meta_gradient_clipping") }
+        guard ["fp32", "float32", "bf16", "bfloat16"].contains(precision) else { throw SettingError("precision", "fp32 or bf16, not '\(precision)'") }
+        guard (try? HypergradientMethod(name: hypergradient)) != nil else {
+            throw SettingError("hypergradient", "darts, neumann, cg or reverse, not '\(hypergradient)'")
+        }
+        _ = try Check.device(device)
+    }
+}
