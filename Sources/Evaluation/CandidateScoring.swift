@@ -41,9 +41,11 @@ public struct TrainedPRM {
     /// trie); a repeated candidate gets its twin's scores.
     public func stepLogits(question: String, candidates: [String], splitter: StepSplitter, packedTokens: Int = 2048) throws -> [[Double]] {
         var distinct: [String: Int] = [:], chains: [[[Int]]] = []
-        for c in candidates where distinct[c] == nil {
+        let context = prm.backbone.config.maxPositions
+        for (j, c) in candidates.enumerated() where distinct[c] == nil {
             distinct[c] = chains.count
-            chains.append(try prefixes(question: question, candidate: c, splitter: splitter))
+            chains.append(prefixes(question: question, candidate: c, splitter: splitter))
+            if let longest = chains.last!.map(\.count).max(), longest > context { throw CandidateTooLong(candidate: j, tokens: longest, context: context) }
         }
         // Greedy groups: a candidate opens a new trie when it would push the current one over the cap.
         var groups: [[Int]] = [], trie = TokenTrie()
@@ -83,6 +85,11 @@ public struct TrainedPRM {
     }
 }
 
+/// A candidate (with its question) longer than the backbone's context.
+public struct CandidateTooLong: Error {
+    public let candidate: Int, tokens: Int, context: Int
+}
+
 /// Per-step scores of every candidate, saved as JSON after each question so an interrupted
 /// evaluation resumes and a re-evaluation with another aggregation or tie rule is instant.
 /// A cache is used only when the PRM file, the test file and every scoring setting are the
@@ -113,7 +120,10 @@ public struct ScoreCache: Codable {
         var lastPrint = Date.distantPast
         for i in start..<records.count {
             let r = records[i]
-            cache.stepLogits.append(try trained.stepLogits(question: r.question, candidates: r.candidates, splitter: splitter))
+            do { cache.stepLogits.append(try trained.stepLogits(question: r.question, candidates: r.candidates, splitter: splitter)) } catch let e as CandidateTooLong {
+                throw DataError(file: testFile.path, record: i, field: "candidates[\(e.candidate)]",
+                                message: "is \(e.tokens) tokens with its question; the PRM's backbone reads at most \(e.context)")
+            }
             try AtomicFile.write(try JSONEncoder().encode(cache), to: url)
             if Date().timeIntervalSince(lastPrint) >= 5 || i == records.count - 1 {
                 lastPrint = Date()

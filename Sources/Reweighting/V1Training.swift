@@ -191,6 +191,14 @@ public final class V1Training {
         let prm = try ScalarHeadPRM(backbone: loaded.model, input: c.headInput, initialization: c.headInit)
         try prm.head.to(device, dtype: .float32)
         let lower = V1TrainingProblem(prm: prm, records: train, encoder: encoder, batchSize: c.batchSize, seed: c.seed, softLabels: c.softLabels)
+        // A record longer than the model's context is an error, not silent extrapolation.
+        let context = loaded.model.config.maxPositions
+        if let i = lower.sequences.firstIndex(where: { $0.count > context }) {
+            throw DataError(file: c.trainFile, record: i, field: "add", message: "is \(lower.sequences[i].count) tokens with its question; \(c.rewardModel) reads at most \(context)")
+        }
+        if let i = chains.firstIndex(where: { $0.0.contains { $0.count > context } }) {
+            throw DataError(file: c.metaFile, message: "meta chain \(i) (of those with steps) is longer than the \(context) tokens \(c.rewardModel) reads")
+        }
         if !resume { try prm.centerFeatures(on: lower.centeringSample()) }
         let upper = V1MetaProblem(prm: prm, chains: chains, batchSize: c.metaBatchSize, seed: c.seed &+ 1, mode: c.scoring, aggregation: c.aggregation)
         let weights = try DomainTable(domains: lower.domains)

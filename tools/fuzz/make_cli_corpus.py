@@ -148,6 +148,8 @@ cases[-1]["encoding"] = "utf-16"
 bad_train("train: invalid UTF-8", json.dumps(TRAIN), ["bad-train.json", "UTF-8", "offset"])
 cases[-1]["inject_bytes"] = {"after": "Question: what is 0", "bytes": "fffe"}
 bad_train("train: a byte-order mark is accepted", "\ufeff" + json.dumps(TRAIN), ["done"], exit=0)
+bad_train("train: a record longer than the context", [train_record(0), train_record(1, add="Step 1: " + "lorem ipsum " * 400)],
+          ["bad-train.json", "record 1", "512"])
 bad_train("train: deeply nested value", TRAIN[:1] + [train_record(9, score=[[[[[[[[1]]]]]]]])], ["bad-train.json", "record 1", "score"])
 
 bad_meta("meta: true_false as 1", [meta_record(0), meta_record(1, true_false=1)], ["bad-meta.jsonl", "record 1", "true_false"])
@@ -220,6 +222,8 @@ bad_test("test: first_wrong_step too few", [test_record(0, first_wrong_step=[Non
 bad_test("test: dataset empty", [test_record(0, dataset="")], ["bad-test.json", "record 0", "dataset", "empty"])
 bad_test("test: image_path empty", [test_record(0, image_path="")], ["bad-test.json", "record 0", "image_path", "empty"])
 bad_test("test: question a number", [test_record(0, question=4)], ["bad-test.json", "record 0", "question"])
+bad_test("test: a candidate longer than the context", [TEST[0], test_record(1, candidates=["Step 1: " + "lorem ipsum " * 400, "Step 1: 3"], first_wrong_step=DROP)],
+         ["bad-test.json", "record 1", "candidates[0]", "512"])
 bad_test("test: UTF-16", json.dumps(TEST), ["bad-test.json", "UTF-16"])
 cases[-1]["encoding"] = "utf-16"
 bad_test("test: a byte-order mark is accepted", "\ufeff" + json.dumps(TEST), ["oracle"], exit=0)
