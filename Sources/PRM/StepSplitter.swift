@@ -17,8 +17,11 @@ public struct SplitChain: Equatable {
 
 /// How a chain is cut into steps.
 public enum StepSplitter: Equatable, Sendable {
-    /// DreamPRM v1: markers `Step\s*(\d+)`; step k runs to the next marker, the last one to
-    /// "Final answer" (or the end). Text before "Step 1" is the question.
+    /// DreamPRM v1, as the reference splits: markers `Step[\s:]*(\d+)` in any case; the chain
+    /// has (at most) as many steps as the highest marker number, and step k ends where a marker
+    /// numbered above k first appears after it (the last step at "Final answer" or the end),
+    /// so a "Step 1" quoted inside a later step adds no step. Text before the first marker is
+    /// the question.
     case v1
     /// Whatever structure the text has, tried in this order: `Step N` markers, numbered lines
     /// (`1.` / `1)` at a line start), blank-line paragraphs, inline enumerations (`First, …
@@ -31,7 +34,7 @@ public enum StepSplitter: Equatable, Sendable {
     public func split(_ text: String) -> SplitChain {
         switch self {
         case .v1:
-            return SplitChain(text: text, stepRanges: StepSplitter.markerRanges(text, pattern: #"Step\s*\d+"#, endAt: "Final answer"))
+            return SplitChain(text: text, stepRanges: StepSplitter.numberedRanges(text))
         case .generic:
             for pattern in [#"Step\s*\d+"#, #"(?m)^[ \t]*\d+[.)][ \t]"#] {
                 let r = StepSplitter.markerRanges(text, pattern: pattern, endAt: nil)
@@ -67,6 +70,29 @@ public enum StepSplitter: Equatable, Sendable {
             var end = i + 1 < starts.count ? starts[i + 1] : text.endIndex
             if i + 1 == starts.count, let endAt, let r = text.range(of: endAt, range: s..<text.endIndex) { end = r.lowerBound }
             ranges.append(s..<trimmedEnd(text, s, end))
+        }
+        return ranges
+    }
+
+    /// The reference's numbered steps (see `.v1`).
+    static func numberedRanges(_ text: String) -> [Range<String.Index>] {
+        let regex = try! NSRegularExpression(pattern: #"Step[\s:]*(\d+)"#, options: [.caseInsensitive])
+        let markers = regex.matches(in: text, range: NSRange(text.startIndex..., in: text)).compactMap { m -> (start: String.Index, number: Int)? in
+            guard let whole = Range(m.range, in: text), let digits = Range(m.range(at: 1), in: text), let n = Int(text[digits]) else { return nil }
+            return (whole.lowerBound, n)
+        }
+        guard let count = markers.map(\.number).max(), count > 0, count <= 10_000, let first = markers.first else { return [] }
+        var ranges: [Range<String.Index>] = []
+        var start = first.start
+        for k in 1...count {
+            // The first marker numbered k + 1 after this step's start (or, if the number is
+            // skipped, the first higher one) ends the step.
+            let next = markers.first { $0.start > start && $0.number > k }
+            var end = next?.start ?? text.endIndex
+            if next == nil, let r = text.range(of: "Final answer", range: start..<text.endIndex) { end = r.lowerBound }
+            ranges.append(start..<trimmedEnd(text, start, end))
+            guard let next else { break }
+            start = next.start
         }
         return ranges
     }

@@ -107,6 +107,13 @@ final class MalformedInputTests: XCTestCase {
 }
 
 final class StepSplitterTests: XCTestCase {
+    /// The reference's rule: case-insensitive markers, steps counted by the highest number, so
+    /// a step quoted inside another is not a step of its own.
+    func testV1CountsStepsByTheHighestMarkerInAnyCase() {
+        let text = "Q?\n\nStep 1: add.\n\nstep 2: as Step 1 said, 5.\n\nSTEP: 3 check.\n\nFinal answer: 5"
+        XCTAssertEqual(StepSplitter.v1.split(text).steps, ["Step 1: add.", "step 2: as Step 1 said, 5.", "STEP: 3 check."])
+    }
+
     func testV1RulesCutAtMarkersAndStopAtTheFinalAnswer() {
         let text = "Question: 2+3?\n\nStep 1: Add.\n\nStep2: 2 + 3 = 5.\n\nFinal answer: 5"
         let chain = StepSplitter.v1.split(text)
