@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import NN
+import PRM
 import Torch
 
 struct Bench: ParsableCommand {
@@ -29,7 +30,7 @@ struct CoreBench: ParsableCommand {
     func run() throws {
         let threads = runtime.threads ?? 1
         Runtime.threadCount = threads
-        let device = try Device(parsing: runtime.device)
+        let device = try Check.device(runtime.device)
         let ours = try CoreBenchmark(device: device, reps: reps).run()
         var report: [String: Any] = ["threads": threads, "device": device.description, "swift_seconds": ours]
         if device == .cpu, let theirs = PythonReference.run(script: reference, arguments: ["--threads", "\(threads)", "--reps", "\(reps)"]) {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Models
+import PRM
 import Tokenizers
 import Torch
 
@@ -45,7 +46,7 @@ struct Generate: ParsableCommand {
         let url = try ModelRegistry.resolve(model)
         let loadStart = Date()
         let loaded = try ModelLoader.load(url)
-        try loaded.model.to(try Device(parsing: runtime.device))
+        try loaded.model.to(try Check.device(runtime.device))
         let text: String
         if chat {
             guard let template = loaded.chatTemplate else {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Models
+import PRM
 import Torch
 
 /// Prefill and decode throughput of a built-in model beside transformers on the same GGUF.
@@ -32,7 +33,7 @@ struct LMBench: ParsableCommand {
         let url = try ModelRegistry.resolve("smollm2-135m-instruct")
         let loaded = try ModelLoader.load(url)
         let model = loaded.model
-        let device = try Device(parsing: runtime.device)
+        let device = try Check.device(runtime.device)
         try model.to(device)
         let ids = loaded.tokenizer.encode(Self.prompt, addBOS: false)
         let input = try Tensor(ids.map(Int64.init), shape: [1, ids.count]).to(device)
