@@ -8,7 +8,7 @@ public struct EvaluationReport: Codable {
     public var candidatesPerQuestion: Int
     public var tieRule: TieRule
     public var aggregation: Aggregation
-    /// The main table's rows, in order: each PRM, its ORM-style variant, then the baselines.
+    /// The main table's rows, in order: each PRM, its last-step score (the PRM read at the final step only), then the baselines.
     public var methods: [String]
     /// PRM name → aggregation → overall accuracy, for every aggregation function.
     public var aggregations: [String: [String: Accuracy]]
@@ -46,7 +46,7 @@ public struct EvaluationReport: Codable {
         var main: [SelectionMethod] = [], accuracy: [String: [String: Accuracy]] = [:]
         var aggregations: [String: [String: Accuracy]] = [:]
         for (p, vote) in zip(prms, votes) {
-            for (a, name) in [(aggregation, p), (Aggregation.last, "\(p) ORM-style (last step)")] {
+            for (a, name) in [(aggregation, p), (Aggregation.last, "\(p) last-step score")] {
                 main.append(.prm(p, a, tie: tieRule, name: name))
                 accuracy[name] = all["\(p) [\(a.rawValue)]"]
             }

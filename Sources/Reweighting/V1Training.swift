@@ -40,6 +40,11 @@ public struct V1TrainingConfiguration: Codable, Equatable {
     public var softLabels = false
     /// Train only the top N decoder layers (and the head); nil trains the whole backbone.
     public var trainLayers: Int?
+    /// AdamW's eps below (1e-6: the first published v1 `main.py`, transformers.AdamW) and
+    /// above (1e-8: torch.optim.AdamW's default, which the reference's upper optimiser keeps).
+    public var epsilon = 1e-6
+    public var metaEpsilon = 1e-8
+    /// Gradient-norm clipping below and above (none by default, as the reference).
     public var lowerClipNorm: Double?
     public var upperClipNorm: Double?
     /// Meta records without steps are an error instead of being skipped and counted.
@@ -83,6 +88,8 @@ extension V1TrainingConfiguration {
         aggregation = try c.decodeIfPresent(Aggregation.self, forKey: .aggregation) ?? aggregation
         softLabels = try c.decodeIfPresent(Bool.self, forKey: .softLabels) ?? softLabels
         trainLayers = try c.decodeIfPresent(Int.self, forKey: .trainLayers) ?? trainLayers
+        epsilon = try c.decodeIfPresent(Double.self, forKey: .epsilon) ?? epsilon
+        metaEpsilon = try c.decodeIfPresent(Double.self, forKey: .metaEpsilon) ?? metaEpsilon
         lowerClipNorm = try c.decodeIfPresent(Double.self, forKey: .lowerClipNorm) ?? lowerClipNorm
         upperClipNorm = try c.decodeIfPresent(Double.self, forKey: .upperClipNorm) ?? upperClipNorm
         strict = try c.decodeIfPresent(Bool.self, forKey: .strict) ?? strict
@@ -203,10 +210,11 @@ public final class V1Training {
         let upper = V1MetaProblem(prm: prm, chains: chains, batchSize: c.metaBatchSize, seed: c.seed &+ 1, mode: c.scoring, aggregation: c.aggregation)
         let weights = try DomainTable(domains: lower.domains)
         try weights.to(device)
-        let lowerOptimizer = try AdamW(lower.parameters, learningRate: c.learningRate, eps: 1e-6, weightDecay: c.weightDecay)
+        let lowerOptimizer = try AdamW(lower.parameters, learningRate: c.learningRate, eps: c.epsilon, weightDecay: c.weightDecay)
         lowerOptimizer.learningRateScales = prm.learningRateScales(for: lower.parameters, backboneRate: c.learningRate,
                                                                    headRate: c.headLearningRate)
-        let upperOptimizer = try AdamW(weights.trainableParameters(), learningRate: c.metaLearningRate, weightDecay: c.metaWeightDecay)
+        let upperOptimizer = try AdamW(weights.trainableParameters(), learningRate: c.metaLearningRate, eps: c.metaEpsilon,
+                                       weightDecay: c.metaWeightDecay)
         let engine = try BilevelEngine(
             lower: lower, upper: upper, weights: weights, lowerOptimizer: lowerOptimizer, upperOptimizer: upperOptimizer,
             lowerSchedule: .step(stepSize: c.schedulerStepSize, gamma: c.schedulerGamma),
@@ -276,6 +284,12 @@ public final class V1Training {
 }
 
 struct RunReport: Codable {
+    /// Which published reference each optimiser default follows (they differ; METHOD.md §8).
+    var defaultsFollow = [
+        "lower_optimizer": "AdamW eps 1e-6, weight decay 0: the first published v1 main.py (transformers.AdamW); the other version uses torch.optim.AdamW, eps 1e-8, weight decay 0.01",
+        "upper_optimizer": "AdamW lr 0.01, eps 1e-8 (torch.optim default), weight decay 1e-3",
+        "weight_decay": "--weight_decay feeds the lower optimiser here and --meta_weight_decay the upper; the reference feeds --weight_decay to the upper optimiser and ignores --meta_weight_decay",
+    ]
     var data: V1DataReport
     var iterations: Int
     var domainWeights: [String: Double]

@@ -22,6 +22,8 @@ extension V1TrainingConfiguration {
         try Check.atLeast(gradientAccumulation, 1, "gradient_accumulation")
         try Check.atLeast(saveEveryIterations, 1, "save_every_iterations")
         try Check.positive(headLearningRate, "head_lr")
+        try Check.positive(epsilon, "eps")
+        try Check.positive(metaEpsilon, "meta_eps")
         if let trainLayers { try Check.atLeast(trainLayers, 1, "train_layers") }
         if let lowerClipNorm { try Check.positive(lowerClipNorm, "gradient_clipping") }
         if let upperClipNorm { try Check.positive(upperClipNorm, "meta_gradient_clipping") }

@@ -23,7 +23,7 @@ enum ReportFiles {
         let series = report.methods.compactMap { m -> LineChart.Series? in
             guard let curve = report.scaling[m], curve.count > 1 else { return nil }
             let points = curve.compactMap { k, v in Int(k).map { (x: Double($0), y: 100 * v) } }.sorted { $0.x < $1.x }
-            return LineChart.Series(name: m, points: points, markers: true, dashed: m.contains("ORM-style"))
+            return LineChart.Series(name: m, points: points, markers: true, dashed: m.hasSuffix("last-step score"))
         }
         guard !series.isEmpty else { return }
         let sizes = Set(series.flatMap { $0.points.map(\.x) }).sorted()

@@ -31,6 +31,12 @@ struct Train: ParsableCommand {
     @Option(name: names("meta_lr"), parsing: .unconditional, help: "Upper AdamW learning rate (default 0.01).") var metaLR: Double?
     @Option(name: names("weight_decay"), parsing: .unconditional, help: "Lower AdamW weight decay (default 0).") var weightDecay: Double?
     @Option(name: names("meta_weight_decay"), parsing: .unconditional, help: "Upper AdamW weight decay (default 1e-3).") var metaWeightDecay: Double?
+    @Option(name: names("eps"), parsing: .unconditional, help: "Lower AdamW eps (default 1e-6, v1's first published main.py).") var eps: Double?
+    @Option(name: names("meta_eps"), parsing: .unconditional, help: "Upper AdamW eps (default 1e-8).") var metaEps: Double?
+    @Option(name: [.customLong("gradiant_clipping"), .customLong("gradient_clipping"), .customLong("gradient-clipping")], parsing: .unconditional,
+            help: "Clip the lower gradient to this norm (default: no clipping; DreamPRM-1.5's spelling is accepted).") var gradientClipping: Double?
+    @Option(name: [.customLong("meta_gradiant_clipping"), .customLong("meta_gradient_clipping"), .customLong("meta-gradient-clipping")],
+            parsing: .unconditional, help: "Clip the hypergradient to this norm (default: no clipping).") var metaGradientClipping: Double?
     @Option(name: names("scheduler_step_size"), parsing: .unconditional, help: "StepLR step size of the lower rate (default 5000).") var schedulerStepSize: Int?
     @Option(name: names("scheduler_gamma"), parsing: .unconditional, help: "StepLR factor (default 0.5).") var schedulerGamma: Double?
     @Option(name: names("unroll_steps"), parsing: .unconditional, help: "Lower steps per upper step (default 5).") var unrollSteps: Int?
@@ -65,7 +71,10 @@ struct Train: ParsableCommand {
         func set<T>(_ value: T?, _ path: WritableKeyPath<V1TrainingConfiguration, T>) { if let value { c[keyPath: path] = value } }
         set(trainJSONFile, \.trainFile); set(metaJSONFile, \.metaFile); set(weightsPath, \.outputDirectory)
         set(rewardModel, \.rewardModel); set(iterationNum, \.iterations); set(batchSize, \.batchSize); set(metaBatchSize, \.metaBatchSize)
-        set(lr, \.learningRate); set(metaLR, \.metaLearningRate); set(weightDecay, \.weightDecay); set(metaWeightDecay, \.metaWeightDecay)
+        set(lr, \.learningRate); set(metaLR, \.metaLearningRate); set(eps, \.epsilon); set(metaEps, \.metaEpsilon)
+        if let gradientClipping { c.lowerClipNorm = gradientClipping }
+        if let metaGradientClipping { c.upperClipNorm = metaGradientClipping }
+        set(weightDecay, \.weightDecay); set(metaWeightDecay, \.metaWeightDecay)
         set(schedulerStepSize, \.schedulerStepSize); set(schedulerGamma, \.schedulerGamma); set(unrollSteps, \.unrollSteps)
         set(gradientAccumulation, \.gradientAccumulation); set(saveEveryIterations, \.saveEveryIterations); set(precision, \.precision)
         set(device, \.device); if let trainLayers { c.trainLayers = trainLayers }; set(seed, \.seed); set(hypergradient, \.hypergradient)

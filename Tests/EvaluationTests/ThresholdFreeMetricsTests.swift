@@ -73,6 +73,18 @@ final class ThresholdFreeMetricsTests: XCTestCase {
     }
 }
 
+final class ReportRowTests: XCTestCase {
+    /// The "last-step score" row ranks by the final step alone: here it picks the right chain
+    /// (3 > 0) where the mean log-odds over both steps picks the wrong one (-2.53 < -0.41).
+    func testLastStepRowRanksByTheFinalStepOnly() {
+        let q = CandidateSet(dataset: "d", correct: [true, false], answers: ["1", "2"], stepLogits: ["P": [[-5, 3], [2, 0]]])
+        let report = EvaluationReport.make([q], prms: ["P"], testFile: "t.json", aggregation: .meanLogOdds, tieRule: .first)
+        XCTAssertEqual(report.methods.prefix(2), ["P", "P last-step score"])
+        XCTAssertEqual(report.accuracy["P"]?[BestOfNEvaluation.overall]?.accuracy, 0)
+        XCTAssertEqual(report.accuracy["P last-step score"]?[BestOfNEvaluation.overall]?.accuracy, 1)
+    }
+}
+
 final class SeedSummaryTests: XCTestCase {
     /// Two seeds of one experiment, evaluated from hand-made scores; the summary's means and
     /// lowest domains are checked against values worked out by hand.
