@@ -76,7 +76,12 @@ public final class AdamW: Optimizer {
     public func load(stateDict state: [String: Tensor]) throws {
         for i in parameters.indices {
             steps[i] = try required(state, "\(i).step").itemInt()
-            guard steps[i] > 0 else { continue }
+            // A state from before the parameter's first step has no moments: drop the ones
+            // this optimiser has since made (a rollback to a window's start relies on it).
+            guard steps[i] > 0 else {
+                (expAvg[i], expAvgSq[i], maxExpAvgSq[i], stepCounters[i]) = (nil, nil, nil, nil)
+                continue
+            }
             stepCounters[i] = try Tensor.full([], Double(steps[i]), device: parameters[i].device)
             expAvg[i] = try required(state, "\(i).exp_avg").clone()
             expAvgSq[i] = try required(state, "\(i).exp_avg_sq").clone()

@@ -120,6 +120,31 @@ final class OptimizerTests: XCTestCase {
         XCTAssertEqual(try run(split: 3), try run(split: nil))
     }
 
+    /// A rollback to a state taken before the first step (a window that starts the run)
+    /// restores exactly: the steps taken since leave no moments or step counts behind, so the
+    /// next step is a first step again.
+    func testLoadingAStateFromBeforeTheFirstStepForgetsLaterMoments() throws {
+        Runtime.manualSeed(6)
+        let initial = try Tensor.randn([5]), first = try Tensor.randn([5])
+        let p = try initial.clone().requiringGrad()
+        let opt = try AdamW([p], learningRate: 0.1)
+        let fresh = try opt.stateDict()
+        for _ in 0..<3 {
+            try p.setGrad(try Tensor.randn([5]))
+            try opt.step()
+        }
+        try Autograd.noGrad { try p.copy_(initial) }
+        try opt.load(stateDict: fresh)
+        try p.setGrad(first)
+        try opt.step()
+        let q = try initial.clone().requiringGrad()
+        let reference = try AdamW([q], learningRate: 0.1)
+        try q.setGrad(first)
+        try reference.step()
+        XCTAssertEqual(try p.doubles(), try q.doubles())
+        XCTAssertEqual(opt.steps, [1])
+    }
+
     func testBF16ParametersKeepFloat32MasterWeights() throws {
         // lr 1e-4 on a weight of 1.0: each update (≈1e-4) is far below bf16's spacing at 1
         // (2^-7 ≈ 0.0078), so without a master copy the parameter would never move.
