@@ -239,6 +239,12 @@ public final class V1Training {
             try? FileManager.default.removeItem(at: metricsURL)
         }
         let metrics = try MetricsLog(metricsURL)
+        // Checkpoints fall at the end of unroll windows, so a resumed run starts a fresh window
+        // and loses no rollback snapshot or reverse-mode history.
+        let saveInterval = c.baseline ? c.saveEveryIterations : (c.saveEveryIterations + c.unrollSteps - 1) / c.unrollSteps * c.unrollSteps
+        if saveInterval != c.saveEveryIterations {
+            log("checkpoints every \(saveInterval) iterations: --save_every_iterations rounded up to whole windows of --unroll_steps \(c.unrollSteps)")
+        }
         let progress = Progress(total: c.iterations, start: engine.iteration, log: log)
         var health = TrainingHealth()
 
@@ -269,7 +275,7 @@ public final class V1Training {
             progress.update(r.iteration, lowerLoss: r.lowerLoss, metaLoss: r.metaLoss, metaAccuracy: r.metaLoss.map { _ in upper.lastAccuracy },
                             logits: logits, weights: c.baseline ? nil : try weights.snapshot())
             for warning in health.record(lower: logits, hypergradientNorm: r.hypergradientNorm) { log(warning) }
-            if r.iteration % c.saveEveryIterations == 0 || r.iteration == c.iterations { try save() }
+            if r.iteration % saveInterval == 0 || r.iteration == c.iterations { try save() }
         }
         try SafeTensors.write(prm.stateDict(), metadata: ["format": "dreamprm-v1-prm", "reward_model": c.rewardModel, "head_input": c.headInput.rawValue,
                                                            "head_init": c.headInit.rawValue], to: out.appendingPathComponent("prm.safetensors"))

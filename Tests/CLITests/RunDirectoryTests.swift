@@ -69,6 +69,28 @@ final class RunDirectoryTests: XCTestCase {
         XCTAssertEqual(lines(run.appendingPathComponent("metrics.jsonl")), iterations, "one metrics line per iteration after the resumes")
     }
 
+    /// With --rollback and windows of 3, checkpoints fall at window ends (every 2 iterations is
+    /// rounded up to 3), so a run killed mid-window resumes with the window's snapshot and ends
+    /// as the uninterrupted one.
+    func testARollbackRunKilledMidWindowResumesExactly() throws {
+        func arguments(_ output: URL) -> [String] {
+            var a = workspace.trainArguments(train: train, meta: meta, output: output, iterations: 12, extra: ["--rollback"])
+            a[a.firstIndex(of: "--unroll_steps")! + 1] = "3"
+            return a
+        }
+        let reference = workspace.root.appendingPathComponent("rollback-reference")
+        XCTAssertEqual(try Binary.run(arguments(reference)).status, 0)
+        let run = workspace.root.appendingPathComponent("rollback-killed")
+        let process = try Binary.start(arguments(run))
+        try waitForMetrics(run, 5, process)
+        process.kill()
+        let resumed = try Binary.run(arguments(run) + ["--resume"])
+        XCTAssertEqual(resumed.status, 0, resumed.output)
+        XCTAssertTrue(resumed.output.contains("checkpoints every 3 iterations"), resumed.output)
+        XCTAssertEqual(try Data(contentsOf: run.appendingPathComponent("prm.safetensors")),
+                       try Data(contentsOf: reference.appendingPathComponent("prm.safetensors")))
+    }
+
     /// A second run into a directory in use fails at once, with or without --resume, and
     /// leaves the first run alone; once the first is gone (killed), the lock is free again.
     func testASecondRunIntoABusyDirectoryFailsAtOnce() throws {
