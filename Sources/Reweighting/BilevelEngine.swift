@@ -158,7 +158,7 @@ public final class BilevelEngine<Lower: LowerProblem, Upper: UpperProblem> {
         if configuration.hypergradient == .reverse {
             g = try reverseHypergradient(v: v, lambda: lambda)
         } else {
-            let context = HypergradientContext(theta: lower.parameters, lambda: lambda,
+            let context = HypergradientContext(theta: lower.parameters, frozen: lower.frozenParameters, lambda: lambda,
                                                lowerLosses: { try self.lower.losses(batch) },
                                                weightedLoss: { try self.weightedLoss($0, $1, detachWeights: false) })
             g = try configuration.hypergradient.compute(v: v, context)

@@ -8,6 +8,13 @@ public protocol LowerProblem: AnyObject {
     func nextBatch() throws -> Batch
     /// Per-sample losses [B] at the current θ, and the key [B] (int64) of each sample's weight.
     func losses(_ batch: Batch) throws -> (perSample: Tensor, keys: Tensor)
+    /// The model's parameters outside θ (frozen layers): darts runs them in float32 beside a
+    /// float32 perturbation of low-precision θ.
+    var frozenParameters: [Tensor] { get }
+}
+
+extension LowerProblem {
+    public var frozenParameters: [Tensor] { [] }
 }
 
 /// The upper level: a loss on clean meta data that depends on θ only.

@@ -39,6 +39,8 @@ public struct EngineError: Error, CustomStringConvertible {
 /// The pieces a hypergradient needs, bound to the engine's current state.
 struct HypergradientContext {
     let theta: [Tensor]
+    /// The model's other parameters (frozen layers).
+    var frozen: [Tensor] = []
     let lambda: [Tensor]
     /// Per-sample losses and keys of the last lower batch at the current θ.
     let lowerLosses: () throws -> (perSample: Tensor, keys: Tensor)
@@ -64,11 +66,19 @@ extension HypergradientMethod {
             // θ ± εv are fresh tensors swapped in with setData, so θ's own storage is never
             // changed and comes back exactly. Low-precision weights are perturbed as float32
             // copies (the two forwards then run in float32): a step of ε‖v‖ = r spread over
-            // millions of weights is far below bfloat16's resolution.
+            // millions of weights is far below bfloat16's resolution. Frozen low-precision
+            // layers run as float32 copies too, so a float32 hidden state never meets a bf16
+            // weight (and the perturbation is not rounded away after θ).
             let originals = try c.theta.map { try $0.detach() }
             let lowPrecision = c.theta.contains { $0.dtype == .bfloat16 || $0.dtype == .float16 }
             let base = lowPrecision ? try originals.map { try $0.to(.float32) } : originals
-            defer { for (p, o) in zip(c.theta, originals) { try? p.setData(o) } }
+            let frozen = lowPrecision ? c.frozen.filter { $0.dtype == .bfloat16 || $0.dtype == .float16 } : []
+            let frozenOriginals = try frozen.map { try $0.detach() }
+            for (p, o) in zip(frozen, frozenOriginals) { try p.setData(o.to(.float32)) }
+            defer {
+                for (p, o) in zip(c.theta, originals) { try? p.setData(o) }
+                for (p, o) in zip(frozen, frozenOriginals) { try? p.setData(o) }
+            }
             func lossesAt(_ alpha: Double) throws -> (Tensor, Tensor) {
                 for (p, (b, d)) in zip(c.theta, zip(base, v)) { try p.setData(try b.adding(d.to(b.dtype), alpha: alpha)) }
                 return try Autograd.noGrad { try c.lowerLosses() }

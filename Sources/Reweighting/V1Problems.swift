@@ -58,6 +58,7 @@ public final class V1TrainingProblem: LowerProblem {
     public var order: ShuffledOrder
     /// θ, collected once: the engine asks for it several times per iteration.
     public let parameters: [Tensor]
+    public var frozenParameters: [Tensor] { prm.parameters().filter { !$0.requiresGrad } }
     /// Step logits of the forwards with a graph since the last `takeStatistics()`: the lower
     /// step's (and neumann/cg's pass over the same batch); darts' forwards at θ ± εv run
     /// without a graph and are not counted.

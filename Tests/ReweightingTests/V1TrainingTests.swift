@@ -132,6 +132,21 @@ final class V1TrainingTests: XCTestCase {
         XCTAssertEqual(try Data(contentsOf: dir.appendingPathComponent("run/checkpoint/meta.json")), meta)
     }
 
+    /// bf16 weights, only the top layer trained, the logits head and darts: the perturbed
+    /// forwards run in float32 through the frozen bf16 layers and the tied lm_head too, and the
+    /// weights move.
+    func testBF16WithTrainLayersAndTheLogitsHeadRunsDarts() throws {
+        var c = configuration(iterations: 4)
+        c.precision = "bf16"
+        c.trainLayers = 1
+        c.headInput = .logits
+        c.unrollSteps = 1
+        _ = try V1Training(c, log: { _ in }).run(resume: false)
+        let weights = try JSONDecoder().decode([String: Double].self, from: Data(contentsOf: dir.appendingPathComponent("run/domain_weights.json")))
+        XCTAssertEqual(weights.count, 3)
+        XCTAssertTrue(weights.values.contains { abs($0 - 1) > 1e-4 }, "the upper step moved the weights: \(weights)")
+    }
+
     func testReleasedV1MetaFileReportsItsSkippedRecords() throws {
         guard let shared = sharedDirectory() else { throw XCTSkip("../shared is absent") }
         var c = configuration(iterations: 1)
