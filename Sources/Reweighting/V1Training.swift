@@ -113,10 +113,13 @@ public struct V1DataReport: Codable, Equatable {
 public final class V1Training {
     public let configuration: V1TrainingConfiguration
     public let log: (String) -> Void
+    /// Where the progress line goes (a terminal redraws it in place); `log` by default.
+    public let progress: (String) -> Void
 
-    public init(_ configuration: V1TrainingConfiguration, log: @escaping (String) -> Void) {
+    public init(_ configuration: V1TrainingConfiguration, log: @escaping (String) -> Void, progress: ((String) -> Void)? = nil) {
         self.configuration = configuration
         self.log = log
+        self.progress = progress ?? log
     }
 
     struct CheckpointMetadata: Codable {
@@ -245,7 +248,7 @@ public final class V1Training {
         if saveInterval != c.saveEveryIterations {
             log("checkpoints every \(saveInterval) iterations: --save_every_iterations rounded up to whole windows of --unroll_steps \(c.unrollSteps)")
         }
-        let progress = Progress(total: c.iterations, start: engine.iteration, log: log)
+        let progress = Progress(total: c.iterations, start: engine.iteration, log: self.progress)
         var health = TrainingHealth()
 
         func save() throws {

@@ -74,7 +74,8 @@ struct Evaluate: ParsableCommand {
     func run() throws {
         let v = try validated()
         if let threads = runtime.threads { Runtime.threadCount = threads }
-        func log(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
+        let terminal = TerminalLog()
+        func log(_ s: String) { s.hasPrefix("scored ") ? terminal.progress(s) : terminal.message(s) }
         let testURL = URL(fileURLWithPath: testFile)
         let records = try TestSet.read(testURL, format: v.format)
         guard !records.isEmpty else { throw DataError(file: testFile, message: "no test records") }
@@ -112,6 +113,7 @@ struct Evaluate: ParsableCommand {
                 questions[i].stepLogits[name] = candidates
             }
         }
+        terminal.finish()
         let report = EvaluationReport.make(questions, prms: v.prms.map(\.name), testFile: testFile, aggregation: v.aggregation, tieRule: v.tie, seed: seed)
         try ReportFiles.write(report, to: out)
         print(report.markdown)

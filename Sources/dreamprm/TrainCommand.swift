@@ -110,7 +110,9 @@ struct Train: ParsableCommand {
         if let threads { try Check.atLeast(threads, 1, "threads") }
         let c = try settings()
         if let threads { Runtime.threadCount = threads }
-        let report = try V1Training(c) { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }.run(resume: resume, overwrite: overwrite)
+        let terminal = TerminalLog()
+        let report = try V1Training(c, log: terminal.message, progress: terminal.progress).run(resume: resume, overwrite: overwrite)
+        terminal.finish()
         print("done: \(c.outputDirectory) (\(report.trainRecords) training records in \(report.domains.count) domains, \(report.metaChainsUsed) meta chains)")
         for path in try TrainingPlots.write(run: URL(fileURLWithPath: c.outputDirectory)) { print("plot: \(path)") }
     }
