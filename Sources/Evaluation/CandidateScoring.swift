@@ -36,18 +36,24 @@ public struct TrainedPRM {
         return TrainedPRM(prm: prm, encoder: PromptEncoder(tokenizer: loaded.tokenizer, template: template), fingerprint: fingerprint)
     }
 
-    /// Step logits of every candidate of one question. Distinct candidates are packed into
-    /// token tries of at most `packedTokens` nodes (the question and shared steps run once per
-    /// trie); a repeated candidate gets its twin's scores.
+    /// Step logits of every candidate of one question, each cut into steps by `splitter`.
     public func stepLogits(question: String, candidates: [String], splitter: StepSplitter, packedTokens: Int = 2048) throws -> [[Double]] {
-        var distinct: [String: Int] = [:], chains: [[[Int]]] = []
+        try stepLogits(prefixTexts: candidates.map { Self.prefixTexts(question: question, candidate: $0, splitter: splitter) }, packedTokens: packedTokens)
+    }
+
+    /// Step logits of chains given as the texts the PRM reads at each step (question and steps
+    /// through k). Distinct chains are packed into token tries of at most `packedTokens` nodes
+    /// (what they share, such as the question, runs once per trie); a repeated chain gets its
+    /// twin's scores.
+    public func stepLogits(prefixTexts: [[String]], packedTokens: Int = 2048) throws -> [[Double]] {
+        var distinct: [[String]: Int] = [:], chains: [[[Int]]] = []
         let context = prm.backbone.config.maxPositions
-        for (j, c) in candidates.enumerated() where distinct[c] == nil {
-            distinct[c] = chains.count
-            chains.append(prefixes(question: question, candidate: c, splitter: splitter))
+        for (j, texts) in prefixTexts.enumerated() where distinct[texts] == nil {
+            distinct[texts] = chains.count
+            chains.append(texts.map(encoder.encode))
             if let longest = chains.last!.map(\.count).max(), longest > context { throw CandidateTooLong(candidate: j, tokens: longest, context: context) }
         }
-        // Greedy groups: a candidate opens a new trie when it would push the current one over the cap.
+        // Greedy groups: a chain opens a new trie when it would push the current one over the cap.
         var groups: [[Int]] = [], trie = TokenTrie()
         for (i, chain) in chains.enumerated() {
             let added = chain.reduce(0) { $0 + trie.insert($1) }
@@ -68,12 +74,13 @@ public struct TrainedPRM {
                 }
             }
         }
-        return candidates.map { logits[distinct[$0]!] }
+        return prefixTexts.map { logits[distinct[$0]!] }
     }
 
-    /// The token sequences the PRM reads for each step of a candidate.
-    func prefixes(question: String, candidate: String, splitter: StepSplitter) -> [[Int]] {
-        Self.prefixTexts(question: question, candidate: candidate, splitter: splitter).map(encoder.encode)
+    /// The texts the PRM reads for explicit steps: the question, a blank line, steps 1…k
+    /// joined by blank lines.
+    public static func prefixTexts(question: String, steps: [String]) -> [String] {
+        steps.indices.map { question + "\n\n" + steps[...$0].joined(separator: "\n\n") }
     }
 
     /// The texts the PRM reads, one per scored step: the question, a blank line, the steps

@@ -26,6 +26,18 @@ public indirect enum JSONValue: Decodable, Equatable {
         }
     }
 
+    /// The value as Foundation's JSON objects (for JSONSerialization).
+    public var foundationValue: Any {
+        switch self {
+        case .null: return NSNull()
+        case .bool(let b): return b
+        case .number(let n): return n == n.rounded() && abs(n) < 1e15 ? Int(n) as Any : n
+        case .string(let s): return s
+        case .array(let a): return a.map(\.foundationValue)
+        case .object(let o): return o.mapValues(\.foundationValue)
+        }
+    }
+
     var typeName: String {
         switch self {
         case .null: return "null"

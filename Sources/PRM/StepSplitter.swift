@@ -31,6 +31,17 @@ public enum StepSplitter: Equatable, Sendable {
     /// `questionFirst`).
     case separator(String, questionFirst: Bool)
 
+    /// The splitter a `--splitter` value names: v1, generic, or separator:TEXT.
+    public init(flag: String) throws {
+        switch flag {
+        case "v1": self = .v1
+        case "generic": self = .generic
+        case let s where s.hasPrefix("separator:") && s.count > "separator:".count:
+            self = .separator(String(s.dropFirst("separator:".count)), questionFirst: false)
+        default: throw SettingError("splitter", "v1, generic or separator:TEXT, not '\(flag)'")
+        }
+    }
+
     public func split(_ text: String) -> SplitChain {
         switch self {
         case .v1:

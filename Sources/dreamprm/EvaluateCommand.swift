@@ -41,14 +41,7 @@ struct Evaluate: ParsableCommand {
             throw SettingError("aggregation", "one of \(Aggregation.allCases.map(\.rawValue).joined(separator: ", ")), not '\(self.aggregation)'")
         }
         guard let tie = TieRule(rawValue: tieRule) else { throw SettingError("tie-rule", "first, last or expected, not '\(tieRule)'") }
-        let split: StepSplitter
-        switch splitter {
-        case "v1": split = .v1
-        case "generic": split = .generic
-        case let s where s.hasPrefix("separator:") && s.count > "separator:".count:
-            split = .separator(String(s.dropFirst("separator:".count)), questionFirst: false)
-        default: throw SettingError("splitter", "v1, generic or separator:TEXT, not '\(splitter)'")
-        }
+        let split = try StepSplitter(flag: splitter)
         if let threads = runtime.threads { try Check.atLeast(threads, 1, "threads") }
         let device = try Check.device(runtime.device)
         try Check.inputFile(testFile, "test_json_file")

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes the CLI fuzz corpus that Tests/CLITests runs through the dreamprm binary: bad flags,
-bad paths, malformed data files, damaged checkpoints and score caches for `train` and
-`evaluate`, each with the exit code and the words its message must contain (the flag, file,
+bad paths, malformed data files, damaged checkpoints and score caches for `train`,
+`evaluate` and `score`, each with the exit code and the words its message must contain (the flag, file,
 record or field at fault). A few well-formed oddities (a byte-order mark, a damaged score
 cache that is scored anew) must be accepted.
 
@@ -244,6 +244,43 @@ evaluate("--prm file not safetensors", [], ["prm.safetensors"], prm=("P={work}/r
          setup=[{"copy": "{sentinel}", "to": "{work}/run"}, {"write": "{work}/run/prm.safetensors", "text": "{}"}])
 evaluate("--prm directory without prm.safetensors", [], ["prm.safetensors"], prm=("P={work}",))
 
+# ---- score ------------------------------------------------------------------------------------------
+def score(name, extra, expect, exit=2, files=None, input_file="{work}/chains.jsonl", out="{work}/scores.jsonl", prm="{sentinel}"):
+    args = ["--prm", prm, "--input", input_file, "--output", out, "--threads", "1"]
+    case(name, "score", args + extra, expect, exit, files)
+
+
+CHAINS = [{"id": "a", "question": "What is 2 + 3?", "steps": ["2 + 3 = 5.", "So 5."]},
+          {"id": 7, "question": "What is 2 + 3?", "response": "Step 1: 2 + 3 = 6.\n\nFinal answer: 6"}]
+BASE["chains.jsonl"] = "\n".join(json.dumps(c) for c in CHAINS) + "\n"
+
+
+def bad_chains(name, lines, expect):
+    score(name, [], expect, files={"bad.jsonl": "\n".join(l if isinstance(l, str) else json.dumps(l) for l in lines)}, input_file="{work}/bad.jsonl")
+
+
+score("score: well-formed chains", [], ["scored 2 chains of 1 questions"], exit=0)
+score("score: input missing", [], ["--input", "missing.jsonl"], input_file="{work}/missing.jsonl")
+score("score: input is a directory", [], ["--input", "directory"], input_file="{work}")
+score("score: output is a directory", [], ["--output", "directory"], out="{work}")
+score("score: output empty", [], ["--output", "empty"], out="")
+score("score: output parent is a file", [], ["--output", "is a file"], out="{work}/chains.jsonl/out.jsonl")
+score("score: --prm missing", [], ["--prm", "does not exist"], prm="{work}/no-run")
+score("score: --prm not a PRM", [], ["--prm", "cannot load"], prm="{work}/chains.jsonl")
+score("score: bad aggregation", ["--aggregation", "vote"], ["--aggregation", "vote"])
+score("score: bad splitter", ["--splitter", "lines"], ["--splitter", "lines"])
+score("score: threads zero", ["--threads", "0"], ["--threads"])
+bad_chains("score: question missing", [{"steps": ["a"]}], ["bad.jsonl", "record 0", "question", "missing"])
+bad_chains("score: neither steps nor response", [{"question": "q"}], ["bad.jsonl", "record 0", "steps", "missing"])
+bad_chains("score: steps and response", [{"question": "q", "steps": ["a"], "response": "b"}], ["bad.jsonl", "record 0", "response"])
+bad_chains("score: steps empty", [{"question": "q", "steps": []}], ["bad.jsonl", "record 0", "steps", "empty"])
+bad_chains("score: a step not a string", [{"question": "q", "steps": ["a", 3]}], ["bad.jsonl", "record 0", "steps[1]"])
+bad_chains("score: image_path empty", [{"question": "q", "steps": ["a"], "image_path": ""}], ["bad.jsonl", "record 0", "image_path", "empty"])
+bad_chains("score: malformed line", [CHAINS[0], "{oops"], ["bad.jsonl", "record 1", "malformed"])
+bad_chains("score: a chain longer than the context", [{"question": "q", "steps": ["lorem ipsum " * 400]}], ["bad.jsonl", "record 0", "512"])
+bad_chains("score: empty file", [""], ["bad.jsonl", "empty"])
+
 with open(OUT, "w") as f:
     json.dump({"base_files": BASE, "cases": cases}, f, indent=1, ensure_ascii=False)
-print(f"{len(cases)} cases ({sum(c['command'] == 'train' for c in cases)} train, {sum(c['command'] == 'evaluate' for c in cases)} evaluate) to {OUT}")
+counts = ", ".join(f"{sum(c['command'] == k for c in cases)} {k}" for k in ["train", "evaluate", "score"])
+print(f"{len(cases)} cases ({counts}) to {OUT}")

@@ -1,0 +1,88 @@
+import ArgumentParser
+import Evaluation
+import Foundation
+import PRM
+import Torch
+
+/// `dreamprm score`: per-step probabilities and the aggregate score of chains, from JSON Lines.
+struct Score: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Score reasoning chains step by step with a trained PRM (JSON Lines in, JSON Lines out).",
+        discussion: """
+            Each input line: {"id"?, "question", "steps": [..] or "response" (cut by --splitter), "image_path"?}. \
+            Each output line keeps the input's id and adds "step_scores" (P(step k is right), k = 1…K) and "score" \
+            (the aggregate). Chains of one question are scored together: their shared tokens run once. \
+            The output is written whole at the end (atomically). Exit codes: 0 done, 1 failure, 2 bad input.
+            """)
+
+    @Option(help: "A trained PRM: a `dreamprm train` output directory or its prm.safetensors.") var prm: String
+    @Option(help: "Chains to score (JSON Lines or a JSON array).") var input: String
+    @Option(help: "Where the scores go (JSON Lines).") var output: String
+    @Option(name: [.customLong("reward_model"), .customLong("reward-model")], help: "Backbone override (default: the one the PRM was trained on).")
+    var rewardModel: String?
+    @Option(help: "Step splitting of responses: v1, generic, or separator:TEXT.") var splitter: String = "v1"
+    @Option(help: "Aggregate of the step scores: \(Aggregation.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var aggregation: String = Aggregation.meanLogOdds.rawValue
+    @OptionGroup var runtime: RuntimeOptions
+
+    func run() throws {
+        guard let aggregation = Aggregation(rawValue: aggregation) else {
+            throw SettingError("aggregation", "one of \(Aggregation.allCases.map(\.rawValue).joined(separator: ", ")), not '\(self.aggregation)'")
+        }
+        let split = try StepSplitter(flag: splitter)
+        if let threads = runtime.threads { try Check.atLeast(threads, 1, "threads") }
+        let device = try Check.device(runtime.device)
+        try Check.inputFile(input, "input")
+        guard FileManager.default.fileExists(atPath: prm) else { throw SettingError("prm", "'\(prm)' does not exist") }
+        guard !output.isEmpty else { throw SettingError("output", "is empty; name the output file") }
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: output, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw SettingError("output", "'\(output)' is a directory, not a file")
+        }
+        try Check.outputDirectory(URL(fileURLWithPath: output).deletingLastPathComponent().path, "output")
+        if let threads = runtime.threads { Runtime.threadCount = threads }
+
+        let requests = try RecordReader.read(URL(fileURLWithPath: input), ScoringRequest.init)
+        guard !requests.isEmpty else { throw DataError(file: input, message: "no chains to score") }
+        let trained: TrainedPRM
+        do { trained = try TrainedPRM.load(URL(fileURLWithPath: prm), rewardModel: rewardModel, device: device) } catch {
+            throw SettingError("prm", "cannot load '\(prm)': \(error)")
+        }
+        // Chains of one question go through one trie, in the order the questions first appear.
+        var byQuestion: [String: [Int]] = [:], order: [String] = []
+        for (i, r) in requests.enumerated() {
+            if byQuestion[r.question] == nil { order.append(r.question) }
+            byQuestion[r.question, default: []].append(i)
+        }
+        let terminal = TerminalLog()
+        var logits = [[Double]](repeating: [], count: requests.count)
+        let began = Date()
+        for (n, question) in order.enumerated() {
+            let members = byQuestion[question]!
+            let texts = members.map { i in
+                requests[i].steps.map { TrainedPRM.prefixTexts(question: question, steps: $0) }
+                    ?? TrainedPRM.prefixTexts(question: question, candidate: requests[i].response!, splitter: split)
+            }
+            let scored: [[Double]]
+            do { scored = try trained.stepLogits(prefixTexts: texts) } catch let e as CandidateTooLong {
+                throw DataError(file: input, record: members[e.candidate], message: "is \(e.tokens) tokens; the PRM's backbone reads at most \(e.context)")
+            }
+            for (i, z) in zip(members, scored) {
+                guard z.allSatisfy(\.isFinite) else { throw DataError(file: input, record: i, message: "the PRM gives a non-finite step score (\(z))") }
+                logits[i] = z
+            }
+            let rate = Double(n + 1) / max(Date().timeIntervalSince(began), 1e-9)
+            terminal.progress(String(format: "scored %d/%d questions (%d chains) | %.2f q/s", n + 1, order.count, requests.count, rate))
+        }
+        terminal.finish()
+        var lines = Data()
+        for (r, z) in zip(requests, logits) {
+            var object: [String: Any] = ["step_scores": z.map { 1 / (1 + exp(-$0)) }, "score": aggregation.score(logits: z)]
+            if let id = r.id { object["id"] = id.foundationValue }
+            lines.append(try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]))
+            lines.append(0x0A)
+        }
+        try AtomicFile.write(lines, to: URL(fileURLWithPath: output))
+        print("scored \(requests.count) chains of \(order.count) questions: \(output)")
+    }
+}
