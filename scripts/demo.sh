@@ -14,9 +14,12 @@ started=$(date +%s)
 say() { printf '\n== %s (%ds)\n' "$1" $(( $(date +%s) - started )); }
 
 say "building"
-swift build -c release 2>&1 | grep -E "error|warning: unre|Compiling dreamprm|Build complete" || true
+# A failed build stops here: an older binary must not run in its place.
+build_log=$(mktemp)
+if ! swift build -c release > "$build_log" 2>&1; then
+    grep -E "error" "$build_log" | head -20; echo "the build failed (full log: $build_log)"; exit 1
+fi
 BIN=.build/release/dreamprm
-test -x "$BIN"
 
 # Data made by another version of the generator is made again.
 stamp="$DATA/.generator-$(sha256sum tools/demo/build_demo_data.py | cut -c1-16)"

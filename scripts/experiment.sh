@@ -12,7 +12,11 @@ ITERATIONS=${EXPERIMENT_ITERATIONS:-50}
 export OMP_NUM_THREADS=$THREADS
 started=$(date +%s)
 
-swift build -c release 2>&1 | grep -E "error|Build complete" || true
+# A failed build stops here: an older binary must not run in its place.
+build_log=$(mktemp)
+if ! swift build -c release > "$build_log" 2>&1; then
+    grep -E "error" "$build_log" | head -20; echo "the build failed (full log: $build_log)"; exit 1
+fi
 BIN=.build/release/dreamprm
 python3 tools/experiments/make_controlled_data.py "$OUT/data"
 rm -rf "$OUT/dreamprm"

@@ -7,6 +7,12 @@ cd "$(dirname "$0")/.."
 
 TORCH_VERSION="${TORCH_VERSION:-2.13.0+cpu}"
 
+need() {  # a tool this script runs, with what to install when it is missing
+  command -v "$1" >/dev/null 2>&1 || { echo "setup-torch: '$1' is not installed ($2)" >&2; exit 1; }
+}
+need nm "binutils: apt-get install binutils"
+need swift "the Swift toolchain, 6.0 or newer: https://www.swift.org/install"
+
 abi_of() {  # prints 1 when the libraries use the C++11 std::string ABI
   local n
   n=$(nm -D --defined-only "$1/lib/libc10.so" 2>/dev/null | grep -c '__cxx11' || true)
@@ -43,9 +49,20 @@ if [ -n "$py_torch" ] && [ -f "$py_torch/include/ATen/ATen.h" ]; then
 fi
 
 if [ ! -f .torch-dist/torch/lib/libc10.so ]; then
-  echo "setup-torch: fetching torch==$TORCH_VERSION with pip (once)"
+  need python3 "python3 with pip, to fetch the torch wheel; or set LIBTORCH to an unpacked LibTorch"
+  echo "setup-torch: fetching torch==$TORCH_VERSION with pip (once, about 200 MB)"
   rm -rf .torch-dist.tmp && mkdir -p .torch-dist.tmp
-  python3 -m pip download --quiet --no-deps "torch==$TORCH_VERSION" -d .torch-dist.tmp
+  if ! python3 -m pip download --quiet --no-deps "torch==$TORCH_VERSION" -d .torch-dist.tmp; then
+    cat >&2 <<EOF
+setup-torch: pip could not fetch torch==$TORCH_VERSION (the +cpu builds live on PyTorch's own
+index, not on PyPI). Either
+  - unpack PyTorch's LibTorch (C++ API, cxx11 ABI) and run: LIBTORCH=/path/to/libtorch make test
+    (https://download.pytorch.org/libtorch/cpu/libtorch-cxx11-abi-shared-with-deps-2.13.0%2Bcpu.zip), or
+  - let pip use that index: PIP_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu make test
+EOF
+    rm -rf .torch-dist.tmp
+    exit 1
+  fi
   (cd .torch-dist.tmp && python3 -m zipfile -e torch-*.whl unpacked >/dev/null)
   mkdir -p .torch-dist.tmp/torch
   mv .torch-dist.tmp/unpacked/torch/include .torch-dist.tmp/unpacked/torch/lib .torch-dist.tmp/torch/
