@@ -27,6 +27,9 @@ public enum ModelLoader {
     }
 
     public static func loadHuggingFace(_ dir: URL, dtype: DType = .float32) throws -> LoadedModel {
+        for file in ["config.json", "tokenizer.json"] where !FileManager.default.fileExists(atPath: dir.appendingPathComponent(file).path) {
+            throw ConfigError(source: dir.path, message: "has no \(file): not a Hugging Face model directory with its tokenizer")
+        }
         let model = try loadHuggingFaceWeights(dir, dtype: dtype)
         let tokenizer = try BPETokenizer(tokenizerJSON: dir.appendingPathComponent("tokenizer.json"))
         var template: ChatTemplate?

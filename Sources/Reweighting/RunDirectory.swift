@@ -12,7 +12,8 @@ import Glibc
 public final class RunDirectory {
     public let url: URL
     private let lockDescriptor: Int32
-    /// What a run writes; a directory holding any of them holds a run.
+    private var earlierRun: [String] = []
+    /// What a run writes (and TensorBoard event files); a directory holding any of them holds a run.
     static let runFiles = ["checkpoint", "metrics.jsonl", "prm.safetensors", "domain_weights.json", "run_report.json"]
 
     public enum Mode { case fresh, resume, overwrite }
@@ -35,7 +36,8 @@ public final class RunDirectory {
             close(fd)
             throw SettingError("weights_path", "another dreamprm run (pid \(holder)) is writing into '\(url.path)'")
         }
-        let earlier = Self.runFiles.filter { FileManager.default.fileExists(atPath: url.appendingPathComponent($0).path) }
+        let events = ((try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? []).filter { $0.hasPrefix("events.out.tfevents.") }
+        let earlier = Self.runFiles.filter { FileManager.default.fileExists(atPath: url.appendingPathComponent($0).path) } + events.sorted()
         let movedAside = ((try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? []).contains { $0.hasPrefix(".checkpoint.old-") }
         switch mode {
         case .fresh where !earlier.isEmpty:
@@ -50,10 +52,17 @@ public final class RunDirectory {
         _ = ftruncate(fd, 0)
         _ = "\(getpid())\n".withCString { write(fd, $0, strlen($0)) }
         for line in try AtomicFile.cleanLeftovers(in: url) { log("\(url.lastPathComponent): \(line) (left by a killed run)") }
-        if mode == .overwrite && !earlier.isEmpty {
-            for name in earlier { try FileManager.default.removeItem(at: url.appendingPathComponent(name)) }
-            log("--overwrite: removed the earlier run's \(earlier.joined(separator: ", "))")
-        }
+        earlierRun = mode == .overwrite ? earlier : []
+    }
+
+    /// With `.overwrite`: removes the earlier run's files. Called once the new run is ready
+    /// to write (settings, data and model all loaded), so a run that fails before that leaves
+    /// the earlier one whole.
+    public func clearEarlierRun(log: (String) -> Void) throws {
+        guard !earlierRun.isEmpty else { return }
+        for name in earlierRun { try FileManager.default.removeItem(at: url.appendingPathComponent(name)) }
+        log("--overwrite: removed the earlier run's \(earlierRun.joined(separator: ", "))")
+        earlierRun = []
     }
 
     deinit {

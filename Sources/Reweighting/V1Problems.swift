@@ -83,6 +83,8 @@ public final class V1TrainingProblem: LowerProblem {
     public func nextBatch() throws -> [Int] { order.take(batchSize) }
 
     /// Up to `count` training prompts spread evenly over the records, for the head's feature centre.
+    private var tokensRead = 0
+
     public func centeringSample(count: Int = 64) -> [[Int]] {
         let step = Swift.max(1, sequences.count / count)
         return stride(from: 0, to: sequences.count, by: step).prefix(count).map { sequences[$0] }
@@ -90,16 +92,19 @@ public final class V1TrainingProblem: LowerProblem {
 
     public func losses(_ batch: [Int]) throws -> (perSample: Tensor, keys: Tensor) {
         let z = try prm.logits(batch.map { sequences[$0] })
-        if Autograd.isEnabled { statistics = statistics + LogitStatistics(try z.detach().doubles()) }
+        if Autograd.isEnabled {
+            statistics = statistics + LogitStatistics(try z.detach().doubles())
+            tokensRead += batch.reduce(0) { $0 + sequences[$1].count }
+        }
         let target = try Tensor(batch.map { accuracy[$0] }).to(z.device)
         let keys = try Tensor(batch.map { domainIndex[$0] }).to(z.device)
         return (softLabels ? try PRMLoss.softBCE(logits: z, accuracy: target) : try PRMLoss.mse(logits: z, accuracy: target), keys)
     }
 
-    /// The logit statistics gathered since the last call, and a fresh start.
-    public func takeStatistics() -> LogitStatistics {
-        defer { statistics = LogitStatistics() }
-        return statistics
+    /// The logit statistics and the tokens of the training forwards since the last call, and a fresh start.
+    public func takeStatistics() -> (logits: LogitStatistics, tokens: Int) {
+        defer { (statistics, tokensRead) = (LogitStatistics(), 0) }
+        return (statistics, tokensRead)
     }
 }
 

@@ -49,6 +49,8 @@ public struct V1TrainingConfiguration: Codable, Equatable {
     public var upperClipNorm: Double?
     /// Meta records without steps are an error instead of being skipped and counted.
     public var strict = false
+    /// Where metrics go besides metrics.jsonl: "tensorboard" adds event files in the run directory.
+    public var reportTo: [String] = []
 
     public init() {}
 }
@@ -93,6 +95,7 @@ extension V1TrainingConfiguration {
         lowerClipNorm = try c.decodeIfPresent(Double.self, forKey: .lowerClipNorm) ?? lowerClipNorm
         upperClipNorm = try c.decodeIfPresent(Double.self, forKey: .upperClipNorm) ?? upperClipNorm
         strict = try c.decodeIfPresent(Bool.self, forKey: .strict) ?? strict
+        reportTo = try c.decodeIfPresent([String].self, forKey: .reportTo) ?? reportTo
     }
 }
 
@@ -180,7 +183,10 @@ public final class V1Training {
         let device = try Check.device(c.device)
         let dtype: DType = c.precision.hasPrefix("bf") ? .bfloat16 : .float32
         let directory = try RunDirectory(out, mode: resume ? .resume : overwrite ? .overwrite : .fresh, log: log)
-        let loaded = try ModelLoader.load(try ModelRegistry.resolve(c.rewardModel))
+        let loaded: LoadedModel
+        do { loaded = try ModelLoader.load(try ModelRegistry.resolve(c.rewardModel)) } catch {
+            throw SettingError("reward_model", "cannot load '\(c.rewardModel)': \(error)")
+        }
         guard let template = loaded.chatTemplate else { throw EngineError("\(loaded.source) has no chat template this build can render") }
         let encoder = PromptEncoder(tokenizer: loaded.tokenizer, template: template)
         let chains = metaChains.map { m in ((0..<m.chain.count).map { encoder.encode(m.chain.prefix(through: $0)) }, m.label) }
@@ -238,9 +244,8 @@ public final class V1Training {
             upper.order.restore(epoch: meta.metaPosition[0], index: meta.metaPosition[1])
             try MetricsLog.truncate(metricsURL, after: engine.iteration)
             log("resumed from iteration \(engine.iteration)")
-        } else {
-            try? FileManager.default.removeItem(at: metricsURL)
         }
+        try directory.clearEarlierRun(log: log)
         let metrics = try MetricsLog(metricsURL)
         // Checkpoints fall at the end of unroll windows, so a resumed run starts a fresh window
         // and loses no rollback snapshot or reverse-mode history.
@@ -259,11 +264,16 @@ public final class V1Training {
             }
         }
 
+        let tensorBoard = c.reportTo.contains("tensorboard") ? try TensorBoardWriter(directory: out) : nil
         while engine.iteration < c.iterations {
+            let began = Date()
             let r = try engine.step()
-            let logits = lower.takeStatistics()
+            let (logits, lowerTokens) = lower.takeStatistics()
+            let seconds = Date().timeIntervalSince(began)
+            let tokens = lowerTokens + (r.metaLoss == nil ? 0 : upper.lastTokens.processed)
             var line: [String: Any] = ["iteration": r.iteration, "lower_loss": r.lowerLoss, "lr": r.lowerLearningRate,
-                                       "saturated_fraction": logits.saturatedFraction, "mean_abs_logit": logits.meanAbs]
+                                       "saturated_fraction": logits.saturatedFraction, "mean_abs_logit": logits.meanAbs,
+                                       "time": Date().timeIntervalSince1970, "tokens_per_second": Double(tokens) / max(seconds, 1e-9)]
             if let m = r.metaLoss {
                 line["meta_loss"] = m
                 line["meta_accuracy"] = upper.lastAccuracy
@@ -275,6 +285,12 @@ public final class V1Training {
                 line["upper_phase_seconds"] = r.upperPhaseSeconds
             }
             try metrics.append(line)
+            if let tensorBoard {
+                var scalars = line.compactMapValues { $0 as? Double }
+                scalars["time"] = nil
+                for (domain, w) in line["domain_weights"] as? [String: Double] ?? [:] { scalars["weight/\(domain)"] = w }
+                try tensorBoard.add(step: r.iteration, scalars: scalars)
+            }
             progress.update(r.iteration, lowerLoss: r.lowerLoss, metaLoss: r.metaLoss, metaAccuracy: r.metaLoss.map { _ in upper.lastAccuracy },
                             logits: logits, weights: c.baseline ? nil : try weights.snapshot())
             for warning in health.record(lower: logits, hypergradientNorm: r.hypergradientNorm) { log(warning) }

@@ -31,6 +31,9 @@ extension V1TrainingConfiguration {
         guard (try? HypergradientMethod(name: hypergradient)) != nil else {
             throw SettingError("hypergradient", "darts, neumann, cg or reverse, not '\(hypergradient)'")
         }
+        for target in reportTo where !["tensorboard", "none"].contains(target) {
+            throw SettingError("report_to", "tensorboard or none, not '\(target)'")
+        }
         _ = try Check.device(device)
     }
 }

@@ -54,6 +54,7 @@ struct Train: ParsableCommand {
     @Option(name: names("head_lr"), parsing: .unconditional, help: "With --head_init standardized: the head's rate; one step moves z by at most about twice this (default 0.05).") var headLR: Double?
     @Option(name: names("train_layers"), parsing: .unconditional, help: "Train only the top N decoder layers and the head (default: the whole backbone).") var trainLayers: Int?
     @Option(name: names("threads"), parsing: .unconditional, help: "CPU threads (default: LibTorch's choice).") var threads: Int?
+    @Option(name: names("report_to"), help: "tensorboard: also write TensorBoard event files into weights_path (scalars of every metrics line); none (default).") var reportTo: String?
     @Flag(name: names("rollback"), help: "Restore θ at each window's start after the upper step and redo one lower step.") var rollback = false
     @Flag(name: names("baseline"), help: "Lower level only, unweighted: a vanilla PRM.") var baseline = false
     @Flag(name: names("soft_labels"), help: "Soft BCE against the MC accuracy instead of MSE.") var softLabels = false
@@ -97,6 +98,7 @@ struct Train: ParsableCommand {
             c.headInit = h
         }
         set(headLR, \.headLearningRate)
+        if let reportTo { c.reportTo = reportTo.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { $0 != "none" && !$0.isEmpty } }
         if rollback { c.rollback = true }
         if baseline { c.baseline = true }
         if softLabels { c.softLabels = true }

@@ -91,6 +91,26 @@ final class RunDirectoryTests: XCTestCase {
                        try Data(contentsOf: reference.appendingPathComponent("prm.safetensors")))
     }
 
+    /// --overwrite replaces an earlier run only once the new one is ready to write: a run
+    /// whose model fails to load leaves the earlier run byte-identical.
+    func testOverwriteKeepsTheEarlierRunUntilTheNewOneCanWrite() throws {
+        let run = workspace.root.appendingPathComponent("replaced")
+        XCTAssertEqual(try Binary.run(workspace.trainArguments(train: train, meta: meta, output: run, iterations: 4)).status, 0)
+        let before = try directoryDigest(run)
+        let broken = workspace.root.appendingPathComponent("broken-model")
+        try FileManager.default.createDirectory(at: broken, withIntermediateDirectories: true)
+        try Data("{}".utf8).write(to: broken.appendingPathComponent("config.json"))
+        var arguments = workspace.trainArguments(train: train, meta: meta, output: run, iterations: 6, extra: ["--overwrite"])
+        arguments[arguments.firstIndex(of: workspace.model.path)!] = broken.path
+        let failed = try Binary.run(arguments)
+        XCTAssertEqual(failed.status, 2, failed.output)
+        XCTAssertTrue(failed.output.contains("--reward_model"), failed.output)
+        XCTAssertEqual(try directoryDigest(run).filter { $0.key != "/.dreamprm.lock" }, before.filter { $0.key != "/.dreamprm.lock" })
+        let replaced = try Binary.run(workspace.trainArguments(train: train, meta: meta, output: run, iterations: 6, extra: ["--overwrite"]))
+        XCTAssertEqual(replaced.status, 0, replaced.output)
+        XCTAssertEqual(lines(run.appendingPathComponent("metrics.jsonl")), 6)
+    }
+
     /// A second run into a directory in use fails at once, with or without --resume, and
     /// leaves the first run alone; once the first is gone (killed), the lock is free again.
     func testASecondRunIntoABusyDirectoryFailsAtOnce() throws {

@@ -132,6 +132,24 @@ final class V1TrainingTests: XCTestCase {
         XCTAssertEqual(try Data(contentsOf: dir.appendingPathComponent("run/checkpoint/meta.json")), meta)
     }
 
+    /// --report_to tensorboard writes an event file beside metrics.jsonl, whose lines carry a
+    /// time stamp and tokens/s.
+    func testTensorBoardEventsAndTimedMetrics() throws {
+        var c = configuration(iterations: 4)
+        c.reportTo = ["tensorboard"]
+        _ = try V1Training(c, log: { _ in }).run(resume: false)
+        let run = dir.appendingPathComponent("run")
+        let events = try FileManager.default.contentsOfDirectory(atPath: run.path).filter { $0.hasPrefix("events.out.tfevents.") }
+        XCTAssertEqual(events.count, 1)
+        XCTAssertGreaterThan(try Data(contentsOf: run.appendingPathComponent(events[0])).count, 200)
+        let lines = try String(contentsOf: run.appendingPathComponent("metrics.jsonl"), encoding: .utf8).split(separator: "\n")
+        for line in lines {
+            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
+            XCTAssertGreaterThan(object["tokens_per_second"] as? Double ?? 0, 0)
+            XCTAssertGreaterThan(object["time"] as? Double ?? 0, 1.7e9)
+        }
+    }
+
     /// bf16 weights, only the top layer trained, the logits head and darts: the perturbed
     /// forwards run in float32 through the frozen bf16 layers and the tied lm_head too, and the
     /// weights move.
