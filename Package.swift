@@ -27,6 +27,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
         .target(
@@ -53,7 +54,8 @@ let package = Package(
         .target(name: "Plotting"),
         .executableTarget(
             name: "dreamprm",
-            dependencies: ["Torch", "NN", "Tokenizers", "Models", "PRM", "Reweighting", "Evaluation", "Plotting", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Torch", "NN", "Tokenizers", "Models", "PRM", "Reweighting", "Evaluation", "Plotting", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                           .product(name: "Yams", package: "Yams")]
         ),
         .target(name: "TestSupport", dependencies: ["Torch", "Models"], path: "Tests/Support"),
         .testTarget(name: "TorchTests", dependencies: ["Torch", "Models", "TestSupport"], resources: [.copy("Fixtures")]),

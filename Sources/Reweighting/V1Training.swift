@@ -246,6 +246,9 @@ public final class V1Training {
             log("resumed from iteration \(engine.iteration)")
         }
         try directory.clearEarlierRun(log: log)
+        // The settings under the flags' names: `train --config RUN/config.json` repeats the run.
+        try AtomicFile.write(try JSONSerialization.data(withJSONObject: c.flagValues, options: [.prettyPrinted, .sortedKeys]),
+                             to: out.appendingPathComponent("config.json"))
         let metrics = try MetricsLog(metricsURL)
         // Checkpoints fall at the end of unroll windows, so a resumed run starts a fresh window
         // and loses no rollback snapshot or reverse-mode history.

@@ -18,7 +18,7 @@ struct Train: ParsableCommand {
         [.customLong(original), .customLong(original.replacingOccurrences(of: "_", with: "-"))]
     }
 
-    @Option(help: "A JSON file of training settings (keys as in run_report.json's configuration); flags override it.")
+    @Option(help: "A settings file, YAML or JSON (.json), keyed by these flags' names (train_json_file, lr, rollback: true, …); partial files are fine, and flags given here override it. Every run writes its resolved settings to weights_path/config.json, so `--config RUN/config.json` repeats it.")
     var config: String?
     @Option(name: names("train_json_file"), help: "v1 training records (JSON array or JSON Lines).") var trainJSONFile: String?
     @Option(name: names("meta_json_file"), help: "v1 meta records (JSON array or JSON Lines).") var metaJSONFile: String?
@@ -64,11 +64,6 @@ struct Train: ParsableCommand {
 
     func settings() throws -> V1TrainingConfiguration {
         var c = V1TrainingConfiguration()
-        if let config {
-            do { c = try JSONDecoder().decode(V1TrainingConfiguration.self, from: Data(contentsOf: URL(fileURLWithPath: config))) } catch {
-                throw DataError(file: config, message: "not a valid settings file: \(error)")
-            }
-        }
         func set<T>(_ value: T?, _ path: WritableKeyPath<V1TrainingConfiguration, T>) { if let value { c[keyPath: path] = value } }
         set(trainJSONFile, \.trainFile); set(metaJSONFile, \.metaFile); set(weightsPath, \.outputDirectory)
         set(rewardModel, \.rewardModel); set(iterationNum, \.iterations); set(batchSize, \.batchSize); set(metaBatchSize, \.metaBatchSize)
@@ -107,7 +102,20 @@ struct Train: ParsableCommand {
         return c
     }
 
+    /// These flags after the config file's (so they win), parsed again.
+    func resolvingConfig(commandLine: [String]) throws -> Train {
+        guard let config else { return self }
+        let fromFile = try ConfigFile.arguments(config)
+        var merged: Train
+        do { merged = try Train.parse(fromFile + commandLine) } catch {
+            throw SettingError("config", "\(config): \(Train.message(for: error))")
+        }
+        merged.config = nil
+        return merged
+    }
+
     func run() throws {
+        if config != nil { return try resolvingConfig(commandLine: Array(CommandLine.arguments.dropFirst(2))).run() }
         if resume && overwrite { throw SettingError("overwrite", "--resume continues a run and --overwrite replaces it; pass one") }
         if let threads { try Check.atLeast(threads, 1, "threads") }
         let c = try settings()

@@ -94,7 +94,9 @@ train("resume without a checkpoint", ["--resume"], ["--resume", "no checkpoint"]
 train("into a finished run without --resume", [], ["--weights_path", "earlier run", "--overwrite"], out="{sentinel}")
 train("config file missing", ["--config", "{work}/nope.json"], ["nope.json"])
 train("config file malformed", ["--config", "{work}/config.json"], ["config.json"], files={"config.json": "{ not json"})
-train("config file with a bad value", ["--config", "{work}/config.json"], ["--meta_batch_size"], files={"config.json": json.dumps({"metaBatchSize": 0})})
+train("config file with a bad value", ["--config", "{work}/config.json"], ["--meta_batch_size"], files={"config.json": json.dumps({"meta_batch_size": 0})})
+train("config file with an unknown key", ["--config", "{work}/config.yaml"], ["--config", "config.yaml", "metaBatchSize"], files={"config.yaml": "metaBatchSize: 2\n"})
+train("config file not a mapping", ["--config", "{work}/config.yaml"], ["config.yaml", "mapping"], files={"config.yaml": "- 1\n- 2\n"})
 
 # ---- train: paths ---------------------------------------------------------------------------
 train("train file missing", [], ["--train_json_file", "missing.json"], train_file="{work}/missing.json")

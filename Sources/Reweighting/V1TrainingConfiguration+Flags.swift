@@ -1,0 +1,23 @@
+import Foundation
+
+extension V1TrainingConfiguration {
+    /// The settings under the `train` flags' names, as a config file states them: what a run
+    /// writes to its `config.json`, from which `--config` repeats it.
+    public var flagValues: [String: Any] {
+        var values: [String: Any] = [
+            "train_json_file": trainFile, "meta_json_file": metaFile, "weights_path": outputDirectory, "reward_model": rewardModel,
+            "iteration_num": iterations, "batch_size": batchSize, "meta_batch_size": metaBatchSize,
+            "lr": learningRate, "meta_lr": metaLearningRate, "weight_decay": weightDecay, "meta_weight_decay": metaWeightDecay,
+            "eps": epsilon, "meta_eps": metaEpsilon, "scheduler_step_size": schedulerStepSize, "scheduler_gamma": schedulerGamma,
+            "unroll_steps": unrollSteps, "gradient_accumulation": gradientAccumulation, "save_every_iterations": saveEveryIterations,
+            "precision": precision, "device": device, "seed": seed, "hypergradient": hypergradient, "scoring": scoring.rawValue,
+            "aggregation": aggregation.rawValue, "head_input": headInput.rawValue, "head_init": headInit.rawValue, "head_lr": headLearningRate,
+            "rollback": rollback, "baseline": baseline, "soft_labels": softLabels, "strict": strict,
+            "report_to": reportTo.isEmpty ? "none" : reportTo.joined(separator: ","),
+        ]
+        if let trainLayers { values["train_layers"] = trainLayers }
+        if let lowerClipNorm { values["gradient_clipping"] = lowerClipNorm }
+        if let upperClipNorm { values["meta_gradient_clipping"] = upperClipNorm }
+        return values
+    }
+}
