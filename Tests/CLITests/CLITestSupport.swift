@@ -84,6 +84,15 @@ final class Workspace {
 
     func remove() { try? FileManager.default.removeItem(at: root) }
 
+    /// Two training records in two domains and one meta chain: the least a run needs.
+    func writeMinimalData() throws -> (train: URL, meta: URL) {
+        let train = root.appendingPathComponent("minimal-train.json"), meta = root.appendingPathComponent("minimal-meta.jsonl")
+        try #"[{"input": "What is 1 + 1?", "add": "Step 1: 1 + 1 = 2.", "dataset": "a", "accuracy": 1}, {"input": "What is 1 + 2?", "add": "Step 1: 1 + 2 = 4.", "dataset": "b", "accuracy": 0}]"#
+            .write(to: train, atomically: true, encoding: .utf8)
+        try #"{"true_false": true, "input": "What is 2 + 2?\n\nStep 1: 2 + 2 = 4.\n\nFinal answer: 4"}"#.write(to: meta, atomically: true, encoding: .utf8)
+        return (train, meta)
+    }
+
     /// The arguments of a small training run on the workspace's files into `output`.
     func trainArguments(train: URL, meta: URL, output: URL, iterations: Int, extra: [String] = []) -> [String] {
         ["train", "--train_json_file", train.path, "--meta_json_file", meta.path, "--weights_path", output.path,

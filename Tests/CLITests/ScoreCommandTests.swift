@@ -11,10 +11,7 @@ final class ScoreCommandTests: XCTestCase {
     func testScoresEqualPerPrefixForwards() throws {
         let workspace = try Workspace("score")
         defer { workspace.remove() }
-        let train = workspace.root.appendingPathComponent("train.json"), meta = workspace.root.appendingPathComponent("meta.jsonl")
-        try #"[{"input": "What is 1 + 1?", "add": "Step 1: 1 + 1 = 2.", "dataset": "a", "accuracy": 1}, {"input": "What is 1 + 2?", "add": "Step 1: 1 + 2 = 4.", "dataset": "b", "accuracy": 0}]"#
-            .write(to: train, atomically: true, encoding: .utf8)
-        try #"{"true_false": true, "input": "What is 2 + 2?\n\nStep 1: 2 + 2 = 4.\n\nFinal answer: 4"}"#.write(to: meta, atomically: true, encoding: .utf8)
+        let (train, meta) = try workspace.writeMinimalData()
         let run = workspace.root.appendingPathComponent("run")
         XCTAssertEqual(try Binary.run(workspace.trainArguments(train: train, meta: meta, output: run, iterations: 4)).status, 0)
 
