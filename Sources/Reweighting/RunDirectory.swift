@@ -36,9 +36,9 @@ public final class RunDirectory {
             close(fd)
             throw SettingError("weights_path", "another dreamprm run (pid \(holder)) is writing into '\(url.path)'")
         }
-        let events = ((try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? []).filter { $0.hasPrefix("events.out.tfevents.") }
-        let earlier = Self.runFiles.filter { FileManager.default.fileExists(atPath: url.appendingPathComponent($0).path) } + events.sorted()
-        let movedAside = ((try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? []).contains { $0.hasPrefix(".checkpoint.old-") }
+        let names = Set((try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? [])
+        let earlier = Self.runFiles.filter(names.contains) + names.filter { $0.hasPrefix("events.out.tfevents.") }.sorted()
+        let movedAside = names.contains { $0.hasPrefix(".checkpoint.old-") }
         switch mode {
         case .fresh where !earlier.isEmpty:
             throw refuse(SettingError("weights_path", "'\(url.path)' holds an earlier run (\(earlier.joined(separator: ", "))); "
