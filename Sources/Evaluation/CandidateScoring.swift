@@ -12,6 +12,12 @@ public struct TrainedPRM {
     /// Identifies the weights (path, size, modification time), so a score cache is reused only for them.
     public let fingerprint: String
 
+    public init(prm: ScalarHeadPRM, encoder: PromptEncoder, fingerprint: String) {
+        self.prm = prm
+        self.encoder = encoder
+        self.fingerprint = fingerprint
+    }
+
     public static func load(_ location: URL, rewardModel: String? = nil, device: Device = .cpu) throws -> TrainedPRM {
         var isDir: ObjCBool = false
         FileManager.default.fileExists(atPath: location.path, isDirectory: &isDir)
