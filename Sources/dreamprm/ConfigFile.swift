@@ -29,6 +29,7 @@ enum ConfigFile {
             let flag = "--" + key.replacingOccurrences(of: "-", with: "_")
             switch value {
             case nil, is NSNull: continue
+            case is [String: Any]: throw DataError(file: path, message: "'\(key)' holds a mapping; a flag takes a value, a list or true/false")
             case let b as Bool: if b { arguments.append(flag) }
             case let list as [Any]: arguments += [flag, list.map { "\($0)" }.joined(separator: ",")]
             case let v?: arguments += [flag, "\(v)"]
@@ -47,7 +48,7 @@ private extension JSONValue {
         case .number(let n): return n == n.rounded() && abs(n) < 1e15 ? Int(n) as Any : n
         case .string(let s): return s
         case .array(let a): return a.map { $0.scalar ?? "" }
-        case .object: return "\(self)"
+        case .object(let o): return o.mapValues { $0.scalar ?? "" }
         }
     }
 }

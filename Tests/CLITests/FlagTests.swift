@@ -60,6 +60,8 @@ final class FlagTests: XCTestCase {
         let again = ["--config", json.path]
         XCTAssertEqual(try Train.parse(again).resolvingConfig(commandLine: again).settings(), changed)
 
+        try "lr:\n  lower: 0.1\n".write(to: yaml, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try ConfigFile.arguments(yaml.path)) { XCTAssertTrue("\($0)".contains("'lr' holds a mapping"), "\($0)") }
         try "learning_rate: 0.1\n".write(to: yaml, atomically: true, encoding: .utf8)
         let unknown = ["--config", yaml.path, "--train_json_file", data.path, "--meta_json_file", data.path]
         XCTAssertThrowsError(try Train.parse(unknown).resolvingConfig(commandLine: unknown)) {
