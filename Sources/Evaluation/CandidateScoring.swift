@@ -43,15 +43,17 @@ public struct TrainedPRM {
     }
 
     /// Step logits of every candidate of one question, each cut into steps by `splitter`.
-    public func stepLogits(question: String, candidates: [String], splitter: StepSplitter, packedTokens: Int = 2048) throws -> [[Double]] {
-        try stepLogits(prefixTexts: candidates.map { Self.prefixTexts(question: question, candidate: $0, splitter: splitter) }, packedTokens: packedTokens)
+    public func stepLogits(question: String, candidates: [String], splitter: StepSplitter, packedTokens: Int = 2048,
+                           trunk: SharedTrunk? = nil) throws -> [[Double]] {
+        try stepLogits(prefixTexts: candidates.map { Self.prefixTexts(question: question, candidate: $0, splitter: splitter) },
+                       packedTokens: packedTokens, trunk: trunk)
     }
 
     /// Step logits of chains given as the texts the PRM reads at each step (question and steps
     /// through k). Distinct chains are packed into token tries of at most `packedTokens` nodes
     /// (what they share, such as the question, runs once per trie); a repeated chain gets its
-    /// twin's scores.
-    public func stepLogits(prefixTexts: [[String]], packedTokens: Int = 2048) throws -> [[Double]] {
+    /// twin's scores. A `trunk` shared with other PRMs runs its layers once for all of them.
+    public func stepLogits(prefixTexts: [[String]], packedTokens: Int = 2048, trunk: SharedTrunk? = nil) throws -> [[Double]] {
         var distinct: [[String]: Int] = [:], chains: [[[Int]]] = []
         let context = prm.backbone.config.maxPositions
         for (j, texts) in prefixTexts.enumerated() where distinct[texts] == nil {
@@ -73,7 +75,7 @@ public struct TrainedPRM {
         var logits = [[Double]](repeating: [], count: chains.count)
         try Autograd.noGrad {
             for group in groups {
-                var z = try prm.packedLogits(group.flatMap { chains[$0] }).logits.doubles()[...]
+                var z = try prm.packedLogits(group.flatMap { chains[$0] }, trunk: trunk).logits.doubles()[...]
                 for i in group {
                     logits[i] = Array(z.prefix(chains[i].count))
                     z = z.dropFirst(chains[i].count)
@@ -117,34 +119,57 @@ public struct ScoreCache: Codable {
 
     public static func scores(for trained: TrainedPRM, records: [BestOfNRecord], testFile: URL, splitter: StepSplitter,
                               settings: String, cache url: URL, log: (String) -> Void) throws -> [[[Double]]] {
-        var cache = ScoreCache(prm: trained.fingerprint, testFile: try fileIdentity(testFile), settings: settings, stepLogits: [])
-        if let data = try? Data(contentsOf: url) {
-            let saved = try? JSONDecoder().decode(ScoreCache.self, from: data)
-            if let saved, let problem = saved.mismatch(with: cache, records: records) {
-                log("score cache \(url.lastPathComponent) not used (\(problem)); scoring anew")
-            } else if let saved {
-                cache = saved
-                log("score cache \(url.lastPathComponent): \(saved.stepLogits.count) of \(records.count) questions already scored")
-            } else {
-                log("score cache \(url.lastPathComponent) is unreadable or from an older version; scoring anew")
-            }
+        try scores(for: [(trained, url)], records: records, testFile: testFile, splitter: splitter, settings: settings, log: log)[0]
+    }
+
+    /// Scores of several PRMs, each with its own cache, question by question: layers the PRMs
+    /// hold in common (`SharedTrunk`) run once per question for all of them.
+    public static func scores(for prms: [(trained: TrainedPRM, cache: URL)], records: [BestOfNRecord], testFile: URL,
+                              splitter: StepSplitter, settings: String, log: (String) -> Void) throws -> [[[[Double]]]] {
+        let testIdentity = try fileIdentity(testFile)
+        var caches = prms.map { prm -> ScoreCache in
+            let fresh = ScoreCache(prm: prm.trained.fingerprint, testFile: testIdentity, settings: settings, stepLogits: [])
+            return loaded(prm.cache, standingFor: fresh, records: records, log: log) ?? fresh
         }
-        let began = Date(), start = cache.stepLogits.count
+        let trunk = try SharedTrunk(prms.map(\.trained.prm.backbone))
+        if let trunk { log("the PRMs share their bottom \(trunk.layers) layers; those run once per question") }
+        let start = caches.map(\.stepLogits.count).min() ?? records.count
+        let began = Date()
         var lastPrint = Date.distantPast
         for i in start..<records.count {
             let r = records[i]
-            do { cache.stepLogits.append(try trained.stepLogits(question: r.question, candidates: r.candidates, splitter: splitter)) } catch let e as CandidateTooLong {
-                throw DataError(file: testFile.path, record: i, field: "candidates[\(e.candidate)]",
-                                message: "is \(e.tokens) tokens with its question; the PRM's backbone reads at most \(e.context)")
+            for (k, prm) in prms.enumerated() where caches[k].stepLogits.count == i {
+                do {
+                    caches[k].stepLogits.append(try prm.trained.stepLogits(question: r.question, candidates: r.candidates, splitter: splitter,
+                                                                           trunk: trunk))
+                } catch let e as CandidateTooLong {
+                    throw DataError(file: testFile.path, record: i, field: "candidates[\(e.candidate)]",
+                                    message: "is \(e.tokens) tokens with its question; the PRM's backbone reads at most \(e.context)")
+                }
+                try AtomicFile.write(try JSONEncoder().encode(caches[k]), to: prm.cache)
             }
-            try AtomicFile.write(try JSONEncoder().encode(cache), to: url)
             if Date().timeIntervalSince(lastPrint) >= 5 || i == records.count - 1 {
                 lastPrint = Date()
                 let rate = Double(i + 1 - start) / Date().timeIntervalSince(began)
                 log(String(format: "scored %d/%d questions | %.2f q/s | ETA %.0f s", i + 1, records.count, rate, Double(records.count - i - 1) / rate))
             }
         }
-        return cache.stepLogits
+        return caches.map(\.stepLogits)
+    }
+
+    /// The cache saved at `url` when it can stand for `fresh` on `records`, saying why not otherwise.
+    static func loaded(_ url: URL, standingFor fresh: ScoreCache, records: [BestOfNRecord], log: (String) -> Void) -> ScoreCache? {
+        guard let data = try? Data(contentsOf: url) else { return nil }
+        guard let saved = try? JSONDecoder().decode(ScoreCache.self, from: data) else {
+            log("score cache \(url.lastPathComponent) is unreadable or from an older version; scoring anew")
+            return nil
+        }
+        if let problem = saved.mismatch(with: fresh, records: records) {
+            log("score cache \(url.lastPathComponent) not used (\(problem)); scoring anew")
+            return nil
+        }
+        log("score cache \(url.lastPathComponent): \(saved.stepLogits.count) of \(records.count) questions already scored")
+        return saved
     }
 
     /// Why this saved cache cannot stand for `fresh` on `records`, or nil when it can.

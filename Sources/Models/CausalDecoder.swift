@@ -136,11 +136,16 @@ public final class CausalLM: Module {
     /// - visibility: boolean [B or 1, L, cached + L], true where a query may attend to a key. It
     ///   replaces the causal and padding pattern (several sequences packed into one, a tree of
     ///   continuations sharing a prefix) and needs explicit `positions`.
+    /// - layers: run only these decoder layers (for models that share a frozen trunk). Starting
+    ///   above 0, `input` is `.embeddings` holding the states that enter the first of them;
+    ///   stopping below the top, the states leave unnormalised.
     public func hiddenStates(_ input: DecoderInput, attentionMask: Tensor? = nil, positions: Tensor? = nil,
-                             cache: KVCache? = nil, visibility: Tensor? = nil) throws -> Tensor {
+                             cache: KVCache? = nil, visibility: Tensor? = nil, layers: Range<Int>? = nil) throws -> Tensor {
+        let layers = layers ?? 0..<config.layerCount
         var h: Tensor
         switch input {
-        case .tokens(let ids): h = try embed(ids)
+        case .tokens(let ids) where layers.lowerBound == 0: h = try embed(ids)
+        case .tokens: throw ConfigError(source: "hiddenStates", message: "layers from \(layers.lowerBound) on need the states entering that layer")
         case .embeddings(let e): h = e
         }
         let (b, l) = (h.size(0), h.size(1))
@@ -152,10 +157,27 @@ public final class CausalLM: Module {
         let (cos, sin) = try rotary.cosSin(positions: positionIds, dtype: h.dtype)
         let mask = try visibility.map { AttentionMask(tensor: try $0.unsqueeze(1), isCausal: false) }
             ?? AttentionMask(queryLength: l, past: past, padding: attentionMask, device: h.device)
-        for (i, layer) in model.layers.enumerated() {
-            h = try layer(h, cos: cos, sin: sin, mask: mask, cache: cache, layer: i)
+        for i in layers {
+            h = try model.layers[i](h, cos: cos, sin: sin, mask: mask, cache: cache, layer: i)
         }
-        return try model.norm(h)
+        return layers.upperBound == config.layerCount ? try model.norm(h) : h
+    }
+
+    /// How many bottom decoder layers hold the same weights in both models, the token
+    /// embeddings included (0 when those differ): models fine-tuned from one backbone with
+    /// their lower layers frozen share them, and those layers can run once for both.
+    public func sharedBottomLayers(with other: CausalLM) throws -> Int {
+        func same(_ a: Module, _ b: Module) throws -> Bool {
+            let (pa, pb) = (a.namedParameters(), b.namedParameters())
+            guard pa.count == pb.count else { return false }
+            for ((na, ta), (nb, tb)) in zip(pa, pb) where ta !== tb {
+                guard na == nb, ta.shape == tb.shape, ta.dtype == tb.dtype,
+                      try (ta.to(.float32) - tb.to(.float32)).abs().max().item() == 0 else { return false }  // NaN: not equal
+            }
+            return true
+        }
+        guard config.layerCount == other.config.layerCount, try same(model.embedTokens, other.model.embedTokens) else { return 0 }
+        return try zip(model.layers, other.model.layers).prefix { try same($0, $1) }.count
     }
 
     /// Logits over the vocabulary for hidden states [..., H].

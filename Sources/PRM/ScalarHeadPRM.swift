@@ -147,14 +147,23 @@ public final class ScalarHeadPRM: Module {
 
     /// z for each sequence, read at its last token, from one forward over their token trie:
     /// every shared leading run (the question, earlier steps, other candidates' common steps)
-    /// runs once. Equal to `logits(sequences)` up to rounding.
-    public func packedLogits(_ sequences: [[Int]]) throws -> ChainScores {
+    /// runs once. Equal to `logits(sequences)` up to rounding. With a `trunk` (which this PRM's
+    /// backbone must hold unchanged) its layers' states come from there.
+    public func packedLogits(_ sequences: [[Int]], trunk: SharedTrunk? = nil) throws -> ChainScores {
         let trie = TokenTrie(sequences)
         let device = backbone.device
         let n = trie.tokens.count
-        let hidden = try backbone.hiddenStates(.tokens(Tensor(trie.tokens.map(Int64.init), shape: [1, n]).to(device)),
-                                               positions: Tensor(trie.depths.map(Int64.init), shape: [1, n]).to(device),
-                                               visibility: Tensor(trie.visibility(), shape: [1, n, n]).to(device))
+        let tokens = try Tensor(trie.tokens.map(Int64.init), shape: [1, n]).to(device)
+        let positions = try Tensor(trie.depths.map(Int64.init), shape: [1, n]).to(device)
+        let visibility = try Tensor(trie.visibility(), shape: [1, n, n]).to(device)
+        let hidden: Tensor
+        if let trunk {
+            let entering = try trunk.states(sequences, tokens: tokens, positions: positions, visibility: visibility)
+            hidden = try backbone.hiddenStates(.embeddings(entering), positions: positions, visibility: visibility,
+                                               layers: trunk.layers..<backbone.config.layerCount)
+        } else {
+            hidden = try backbone.hiddenStates(.tokens(tokens), positions: positions, visibility: visibility)
+        }
         let read = try Tensor(trie.ends.map(Int64.init)).to(device)
         return ChainScores(logits: try headLogits(hidden.squeeze(0).indexSelect(dim: 0, index: read)),
                            tokensProcessed: n, perPrefixTokens: sequences.reduce(0) { $0 + $1.count })

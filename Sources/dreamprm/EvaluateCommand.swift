@@ -90,14 +90,19 @@ struct Evaluate: ParsableCommand {
             log("notice: records name images; the PRM backbones here are text-only, so images are ignored")
         }
         let settings = "splitter=\(splitter)|format=\(v.format.rawValue)|reward_model=\(rewardModel ?? "as trained")"
+        // All PRMs load first: the bottom layers they share then run once per question.
+        var prms: [(trained: TrainedPRM, cache: URL)] = []
         for (name, path) in v.prms {
-            log("scoring with \(name) (\(path))")
-            let trained: TrainedPRM
-            do { trained = try TrainedPRM.load(URL(fileURLWithPath: path), rewardModel: rewardModel, device: v.device) } catch {
+            log("loading \(name) (\(path))")
+            do { prms.append((try TrainedPRM.load(URL(fileURLWithPath: path), rewardModel: rewardModel, device: v.device),
+                              out.appendingPathComponent("scores-\(name).json"))) } catch {
                 throw SettingError("prm", "\(name): cannot load '\(path)': \(error)")
             }
-            let scores = try ScoreCache.scores(for: trained, records: records, testFile: testURL, splitter: v.splitter, settings: settings,
-                                               cache: out.appendingPathComponent("scores-\(name).json"), log: log)
+        }
+        if !prms.isEmpty { log("scoring with \(v.prms.map(\.name).joined(separator: ", "))") }
+        let scored = prms.isEmpty ? [] : try ScoreCache.scores(for: prms, records: records, testFile: testURL, splitter: v.splitter,
+                                                               settings: settings, log: log)
+        for ((name, _), scores) in zip(v.prms, scored) {
             for (i, candidates) in scores.enumerated() {
                 for (j, steps) in candidates.enumerated() where steps.contains(where: { !$0.isFinite }) {
                     throw DataError(file: testFile, record: i, field: "candidates[\(j)]",

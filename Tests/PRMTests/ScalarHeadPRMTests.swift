@@ -11,11 +11,11 @@ final class ScalarHeadPRMTests: XCTestCase {
     override func setUp() { Runtime.threadCount = 1 }
 
     /// A tiny random Qwen2 (vocab 120) from the Models fixtures, with a seeded head.
-    private func tinyPRM(_ input: ScalarHeadInput) throws -> ScalarHeadPRM {
+    private func tinyPRM(_ input: ScalarHeadInput, initialization: ScalarHeadInit = .standardized) throws -> ScalarHeadPRM {
         let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
             .appendingPathComponent("../ModelsTests/Fixtures/tiny-qwen2").standardized
         Runtime.manualSeed(7)
-        return try ScalarHeadPRM(backbone: ModelLoader.loadHuggingFaceWeights(dir), input: input)
+        return try ScalarHeadPRM(backbone: ModelLoader.loadHuggingFaceWeights(dir), input: input, initialization: initialization)
     }
 
     /// Prefixes shaped like chat-wrapped step prefixes: header + content up to step k + suffix.
@@ -78,6 +78,32 @@ final class ScalarHeadPRMTests: XCTestCase {
         let separate = try Autograd.noGrad { try sequences.map { try prm.logits([$0]).doubles()[0] } }
         assertClose(try packed.logits.doubles(), separate, rtol: 1e-4, atol: 1e-4, "packed vs separate")
         XCTAssertEqual(packed.tokensProcessed, 5 + 3 + 3 + 2 + 3, "question, [40 41 2], [42 43 2], [50 2], [7 8 9]")
+    }
+
+    /// Two PRMs that differ only in their top layer share the one below it: scoring through
+    /// the shared trunk gives each PRM its own scores, and a changed embedding shares nothing.
+    func testSharedTrunkScoresEqualEachPRMsOwnForward() throws {
+        // The reference head: a random weight, so that a changed layer shows in z.
+        let a = try tinyPRM(.hidden, initialization: .reference), b = try tinyPRM(.hidden, initialization: .reference)
+        func nudge(_ prm: ScalarHeadPRM, _ prefix: String) throws {
+            try Autograd.noGrad { for (name, p) in prm.backbone.namedParameters() where name.hasPrefix(prefix) { try p.add_(0.05) } }
+        }
+        try nudge(b, "model.layers.1.")
+        XCTAssertEqual(try a.backbone.sharedBottomLayers(with: b.backbone), 1)
+        let trunk = try XCTUnwrap(try SharedTrunk([a.backbone, b.backbone]))
+        XCTAssertEqual(trunk.layers, 1)
+        let question = [1, 9, 4, 22, 30]
+        let sequences = [question + [40, 41, 2], question + [40, 41, 42, 43, 2], question + [50, 2]]
+        for prm in [a, b] {
+            let (shared, own) = try Autograd.noGrad { (try prm.packedLogits(sequences, trunk: trunk), try prm.packedLogits(sequences)) }
+            assertClose(try shared.logits.doubles(), try own.logits.doubles(), rtol: 1e-5, atol: 1e-6)
+        }
+        let (za, zb) = try Autograd.noGrad { (try a.packedLogits(sequences).logits.doubles(), try b.packedLogits(sequences).logits.doubles()) }
+        XCTAssertGreaterThan(zip(za, zb).map { abs($0 - $1) }.max()!, 1e-3, "the nudged top layer changes b's scores")
+
+        try nudge(b, "model.embed_tokens.")
+        XCTAssertEqual(try a.backbone.sharedBottomLayers(with: b.backbone), 0)
+        XCTAssertNil(try SharedTrunk([a.backbone, b.backbone]))
     }
 
     func testBatchGradientIsTheMeanOfSingleSampleGradients() throws {
