@@ -25,7 +25,7 @@ public final class BPETokenizer {
     /// Whether `encode` puts BOS in front (the tokenizer's own setting).
     public let addsBOS: Bool
     /// (left id << 32 | right id) → (rank << 32 | merged id).
-    private let merges: [UInt64: UInt64]
+    let merges: [UInt64: UInt64]
     /// The token id of each byte's byte-level scalar, -1 where the vocabulary has none.
     private let byteIDs: [Int32]
     private var cache: [String: [Int]] = [:]
