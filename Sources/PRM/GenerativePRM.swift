@@ -1,0 +1,109 @@
+import Models
+import NN
+import Tokenizers
+import Torch
+
+/// A conversation the generative PRM cannot read (callers add the file and record).
+public struct ConversationError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// A conversation as the generative PRM reads it: its tokens, and for each step the position
+/// whose next-token distribution judges it (the last token before the step's `+`/`-` label).
+public struct EncodedConversation: Equatable {
+    public let tokens: [Int]
+    public let readPositions: [Int]
+    /// Each step's label where the conversation gives one (true = `+`).
+    public let labels: [Bool?]
+}
+
+/// Writes DreamPRM-1.5 conversations (METHOD.md §2) through a chat template: the system
+/// prompt, the question as a user turn, then per step a user turn and an assistant turn
+/// holding `+` or `-`. The label tokens come from the tokenizer.
+public struct ConversationEncoder {
+    public let tokenizer: BPETokenizer
+    public let template: ChatTemplate
+    public let plus: Int, minus: Int
+
+    public init(tokenizer: BPETokenizer, template: ChatTemplate) throws {
+        func single(_ label: String) throws -> Int {
+            let ids = tokenizer.encode(label, addBOS: false)
+            guard ids.count == 1 else {
+                throw ConversationError("the label \(label.debugDescription) is \(ids.count) tokens under this tokenizer; it must be one")
+            }
+            return ids[0]
+        }
+        self.tokenizer = tokenizer
+        self.template = template
+        plus = try single("+")
+        minus = try single("-")
+    }
+
+    /// The conversation of a 1.5 record, labels as given.
+    public func encode(_ record: ConversationRecord) throws -> EncodedConversation {
+        try encode(record.turns.map { t in
+            switch t.from {
+            case .system: ChatMessage.system(t.value)
+            case .human: ChatMessage.user(t.value)
+            case .gpt: ChatMessage.assistant(t.value)
+            }
+        })
+    }
+
+    /// A chain to judge: each step followed by a `+` turn, as the PRM answers when all is well
+    /// (what the step after it is read against).
+    public func encode(system: String?, question: String, steps: [String]) throws -> EncodedConversation {
+        try encode((system.map { [ChatMessage.system($0)] } ?? []) + [.user(question)] + steps.flatMap { [ChatMessage.user($0), .assistant("+")] })
+    }
+
+    /// Every assistant turn is a label: `+` or `-`.
+    public func encode(_ messages: [ChatMessage]) throws -> EncodedConversation {
+        let tokens = tokenizer.encode(template.render(messages, addGenerationPrompt: false))
+        var reads: [Int] = [], labels: [Bool?] = []
+        for (i, m) in messages.enumerated() where m.role == "assistant" {
+            guard m.content == "+" || m.content == "-" else {
+                throw ConversationError("assistant turn \(i) holds \(m.content.debugDescription), not \"+\" or \"-\"")
+            }
+            let before = tokenizer.encode(template.render(Array(messages[..<i]), addGenerationPrompt: true))
+            // The label must sit right after its generation prompt, at the same tokens as in
+            // the whole conversation, or the scores would be read at the wrong place.
+            guard before.count < tokens.count, tokens[..<before.count].elementsEqual(before),
+                  tokens[before.count] == (m.content == "+" ? plus : minus) else {
+                throw ConversationError("the chat template does not put assistant turn \(i)'s label right after its prompt")
+            }
+            reads.append(before.count - 1)
+            labels.append(m.content == "+")
+        }
+        return EncodedConversation(tokens: tokens, readPositions: reads, labels: labels)
+    }
+}
+
+/// DreamPRM-1.5's PRM over a chat language model: a step's score is the probability of the
+/// `+` token, softmax over the whole vocabulary, at the position before the step's label.
+/// All steps of a conversation come from one forward.
+public final class GenerativePRM: Module {
+    @Key("backbone") public var backbone: CausalLM
+    public let plus: Int, minus: Int
+
+    public init(backbone: CausalLM, encoder: ConversationEncoder) {
+        _backbone.wrappedValue = backbone
+        plus = encoder.plus
+        minus = encoder.minus
+        super.init()
+    }
+
+    /// Log-probabilities over the vocabulary [K, V] at the conversation's read positions.
+    public func labelLogProbabilities(_ conversation: EncodedConversation) throws -> Tensor {
+        let device = backbone.device
+        let n = conversation.tokens.count
+        let hidden = try backbone.hiddenStates(.tokens(Tensor(conversation.tokens.map(Int64.init), shape: [1, n]).to(device)))
+        let read = try Tensor(conversation.readPositions.map(Int64.init)).to(device)
+        return try backbone.logits(hidden.squeeze(0).indexSelect(dim: 0, index: read)).to(.float32).logSoftmax(dim: -1)
+    }
+
+    /// P(`+`) for each step [K].
+    public func stepProbabilities(_ conversation: EncodedConversation) throws -> Tensor {
+        try labelLogProbabilities(conversation).narrow(dim: 1, start: plus, length: 1).squeeze(1).exp()
+    }
+}
