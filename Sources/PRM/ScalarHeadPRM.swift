@@ -150,6 +150,9 @@ public final class ScalarHeadPRM: Module {
     /// runs once. Equal to `logits(sequences)` up to rounding. With a `trunk` (which this PRM's
     /// backbone must hold unchanged) its layers' states come from there.
     public func packedLogits(_ sequences: [[Int]], trunk: SharedTrunk? = nil) throws -> ChainScores {
+        if sequences.count == 1 && trunk == nil {  // plain causal attention needs no mask
+            return ChainScores(logits: try logits(sequences), tokensProcessed: sequences[0].count, perPrefixTokens: sequences[0].count)
+        }
         let trie = TokenTrie(sequences)
         let device = backbone.device
         let n = trie.tokens.count

@@ -91,7 +91,9 @@ public final class V1TrainingProblem: LowerProblem {
     }
 
     public func losses(_ batch: [Int]) throws -> (perSample: Tensor, keys: Tensor) {
-        let z = try prm.logits(batch.map { sequences[$0] })
+        // Packed into one token trie rather than padded: records of unequal length waste no
+        // compute on padding, and records of one question share its tokens.
+        let z = try prm.packedLogits(batch.map { sequences[$0] }).logits
         if Autograd.isEnabled {
             statistics = statistics + LogitStatistics(try z.detach().doubles())
             tokensRead += batch.reduce(0) { $0 + sequences[$1].count }
