@@ -59,6 +59,16 @@ public enum PRMLoss {
     /// chains and gives (1 − mean P(label token))². No sigmoid: these are probabilities.
     public enum GenerativeTarget: String, Codable, Sendable { case plus = "+", both }
 
+    /// 1.5 lower level, per step: cross-entropy of the label token, the softmax taken over the
+    /// whole vocabulary. `logProbabilities` [K, V] (as `GenerativePRM.labelLogProbabilities`
+    /// gives them), `target` [K] the probability that step k is right: 1 or 0 for hard `+`/`-`
+    /// labels, a Monte-Carlo accuracy for soft ones (−a log P(+) − (1 − a) log P(−)).
+    public static func generativeCE(logProbabilities: Tensor, plus: Int, minus: Int, target a: Tensor) throws -> Tensor {
+        let logPlus = try logProbabilities.narrow(dim: 1, start: plus, length: 1).squeeze(1)
+        let logMinus = try logProbabilities.narrow(dim: 1, start: minus, length: 1).squeeze(1)
+        return try -(a * logPlus + (1.0 - a) * logMinus)
+    }
+
     public static func generativeMeta(probabilityPlus pPlus: Tensor, probabilityMinus pMinus: Tensor, mask: Tensor,
                                       label y: Tensor, target: GenerativeTarget = .both) throws -> Tensor {
         let m = try mask.to(pPlus.dtype)

@@ -71,6 +71,21 @@ final class AggregationTests: XCTestCase {
                         [0.2 * 0.2, 0.35 * 0.35], rtol: 1e-12)
     }
 
+    /// Hard and soft label cross-entropy over a softmax of the whole vocabulary, by hand.
+    func testGenerativeLowerLoss() throws {
+        let logits: [[Double]] = [[2.0, -1.0, 0.5, 0.0], [0.0, 3.0, -2.0, 1.0]]
+        let logP = try Tensor(logits.flatMap { $0 }, shape: [2, 4]).logSoftmax(dim: 1)
+        func logSoftmax(_ row: [Double], _ i: Int) -> Double { row[i] - log(row.map(exp).reduce(0, +)) }
+        let (plus, minus) = (2, 1)
+        let hard = try PRMLoss.generativeCE(logProbabilities: logP, plus: plus, minus: minus, target: Tensor([1.0, 0.0]))
+        try assertClose(hard, [-logSoftmax(logits[0], plus), -logSoftmax(logits[1], minus)], rtol: 1e-12)
+        let soft = try PRMLoss.generativeCE(logProbabilities: logP, plus: plus, minus: minus, target: Tensor([0.25, 0.75]))
+        try assertClose(soft, logits.indices.map { k in
+            let a = [0.25, 0.75][k]
+            return -(a * logSoftmax(logits[k], plus) + (1 - a) * logSoftmax(logits[k], minus))
+        }, rtol: 1e-12)
+    }
+
     func testLowerLossesPerSample() throws {
         let z = try Tensor([0.0, 2.0]), acc = try Tensor([0.25, 1.0])
         try assertClose(PRMLoss.mse(logits: z, accuracy: acc), [0.0625, (sigmoid(2) - 1) * (sigmoid(2) - 1)], rtol: 1e-12)
