@@ -61,17 +61,7 @@ public struct TrainedPRM {
             chains.append(texts.map(encoder.encode))
             if let longest = chains.last!.map(\.count).max(), longest > context { throw CandidateTooLong(candidate: j, tokens: longest, context: context) }
         }
-        // Greedy groups: a chain opens a new trie when it would push the current one over the cap.
-        var groups: [[Int]] = [], trie = TokenTrie()
-        for (i, chain) in chains.enumerated() {
-            let added = chain.reduce(0) { $0 + trie.insert($1) }
-            if groups.isEmpty || (trie.tokens.count > packedTokens && trie.tokens.count > added) {
-                trie = TokenTrie(chain)
-                groups.append([i])
-            } else {
-                groups[groups.count - 1].append(i)
-            }
-        }
+        let groups = TokenTrie.groups(chains, maxTokens: packedTokens)
         var logits = [[Double]](repeating: [], count: chains.count)
         try Autograd.noGrad {
             for group in groups {

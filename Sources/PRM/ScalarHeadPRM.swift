@@ -213,6 +213,24 @@ public struct TokenTrie {
         return added
     }
 
+    /// Consecutive groups of `units` (each a list of sequences kept in one trie, such as a
+    /// chain's prefixes) whose tries stay within `maxTokens` nodes, so that attention over a
+    /// packed trie, quadratic in its nodes, stays bounded; a unit larger than the cap is a
+    /// group of its own. Returns the units' indices per group, in order.
+    public static func groups(_ units: [[[Int]]], maxTokens: Int) -> [[Int]] {
+        var groups: [[Int]] = [], trie = TokenTrie()
+        for (i, unit) in units.enumerated() {
+            let added = unit.reduce(0) { $0 + trie.insert($1) }
+            if groups.isEmpty || (trie.tokens.count > maxTokens && trie.tokens.count > added) {
+                trie = TokenTrie(unit)
+                groups.append([i])
+            } else {
+                groups[groups.count - 1].append(i)
+            }
+        }
+        return groups
+    }
+
     /// Row-major [n, n]: may node i attend to node j (j is i or an ancestor of i).
     public func visibility() -> [Bool] {
         let n = tokens.count

@@ -91,9 +91,12 @@ public final class V1TrainingProblem: LowerProblem {
     }
 
     public func losses(_ batch: [Int]) throws -> (perSample: Tensor, keys: Tensor) {
-        // Packed into one token trie rather than padded: records of unequal length waste no
+        // Packed into token tries rather than padded: records of unequal length waste no
         // compute on padding, and records of one question share its tokens.
-        let z = try prm.packedLogits(batch.map { sequences[$0] }).logits
+        let inputs = batch.map { sequences[$0] }
+        let z = try Tensor.cat(TokenTrie.groups(inputs.map { [$0] }, maxTokens: 2048).map { group in
+            try prm.packedLogits(group.map { inputs[$0] }).logits
+        })
         if Autograd.isEnabled {
             statistics = statistics + LogitStatistics(try z.detach().doubles())
             tokensRead += batch.reduce(0) { $0 + sequences[$1].count }

@@ -106,6 +106,17 @@ final class ScalarHeadPRMTests: XCTestCase {
         XCTAssertNil(try SharedTrunk([a.backbone, b.backbone]))
     }
 
+    /// Groups keep their tries within the cap, keep units whole and in order, and give an
+    /// oversized unit a group of its own.
+    func testTrieGroupsStayWithinTheirCap() {
+        let q = [1, 2, 3, 4]
+        let units = [[q + [5, 6]], [q + [7, 8]], [[9, 10, 11, 12, 13, 14, 15]], [q + [16], q + [17]], [[20]]]
+        // Tries: {q,5,6}=6, +{7,8}=8; {9..15}=7; {q,16,17}=6 +{20}=7.
+        XCTAssertEqual(TokenTrie.groups(units, maxTokens: 8), [[0, 1], [2], [3, 4]])
+        XCTAssertEqual(TokenTrie.groups(units, maxTokens: 5), [[0], [1], [2], [3], [4]])
+        XCTAssertEqual(TokenTrie.groups(units, maxTokens: 100), [[0, 1, 2, 3, 4]])
+    }
+
     func testBatchGradientIsTheMeanOfSingleSampleGradients() throws {
         let prm = try tinyPRM(.logits)
         let sequences = [[5, 17, 99, 3, 8], [44, 2, 71], [9, 9, 60, 61, 62, 63, 64]]
