@@ -81,12 +81,12 @@ public final class BilevelEngine<Lower: LowerProblem, Upper: UpperProblem> {
         self.configuration = configuration
     }
 
-    /// L_tr = Σ_i w(key_i) ℓ_i / B, or the plain mean for the baseline.
-    func weightedLoss(_ perSample: Tensor, _ keys: Tensor, detachWeights: Bool) throws -> Tensor {
-        if configuration.baseline { return try perSample.mean() }
-        var w = try weights.weights(for: keys)
+    /// L_tr = Σ_i w(key_i, features_i) ℓ_i / B, or the plain mean for the baseline.
+    func weightedLoss(_ l: LowerLosses, detachWeights: Bool) throws -> Tensor {
+        if configuration.baseline { return try l.perSample.mean() }
+        var w = try weights.weights(for: l.keys, features: l.features)
         if detachWeights { w = try w.detach() }
-        return try (w.to(perSample.dtype) * perSample).sum() / Double(perSample.size(0))
+        return try (w.to(l.perSample.dtype) * l.perSample).sum() / Double(l.perSample.size(0))
     }
 
     /// One iteration: a lower step, then an upper step when a window ends.
@@ -127,8 +127,7 @@ public final class BilevelEngine<Lower: LowerProblem, Upper: UpperProblem> {
         try lowerOptimizer.zeroGrad()
         var total = 0.0
         for batch in batches {
-            let (losses, keys) = try lower.losses(batch)
-            let loss = try weightedLoss(losses, keys, detachWeights: true)
+            let loss = try weightedLoss(try lower.losses(batch), detachWeights: true)
             let value = try loss.item()
             guard value.isFinite else { throw EngineError("lower loss is \(value) at iteration \(iteration)") }
             total += value
@@ -140,7 +139,9 @@ public final class BilevelEngine<Lower: LowerProblem, Upper: UpperProblem> {
     }
 
     private func upperStep() throws -> (Double, Double, [String: Double]) {
-        guard let batch = lastBatch else { throw EngineError("upper step before any lower step") }
+        guard let lastBatch else { throw EngineError("upper step before any lower step") }
+        // Reverse mode differentiates the window's own batches.
+        let batch = configuration.hypergradient == .reverse ? lastBatch : try lower.hypergradientBatch() ?? lastBatch
         var clock = DispatchTime.now().uptimeNanoseconds
         var phases: [String: Double] = [:]
         func lap(_ name: String) {
@@ -160,7 +161,7 @@ public final class BilevelEngine<Lower: LowerProblem, Upper: UpperProblem> {
         } else {
             let context = HypergradientContext(theta: lower.parameters, frozen: lower.frozenParameters, lambda: lambda,
                                                lowerLosses: { try self.lower.losses(batch) },
-                                               weightedLoss: { try self.weightedLoss($0, $1, detachWeights: false) })
+                                               weightedLoss: { try self.weightedLoss($0, detachWeights: false) })
             g = try configuration.hypergradient.compute(v: v, context)
         }
         lap("hypergradient")
@@ -184,8 +185,7 @@ public final class BilevelEngine<Lower: LowerProblem, Upper: UpperProblem> {
         var g = try lambda.map { try Tensor.zeros(like: $0) }
         for step in window.reversed() {
             try ParameterVector.copy(step.theta, into: theta)
-            let (losses, keys) = try lower.losses(step.batch)
-            let gradTheta = try ParameterVector.gradients(try weightedLoss(losses, keys, detachWeights: false), theta,
+            let gradTheta = try ParameterVector.gradients(try weightedLoss(try lower.losses(step.batch), detachWeights: false), theta,
                                                           retain: true, createGraph: true)
             let mixed = try ParameterVector.vjp(gradTheta, v, lambda)
             let hvp = try ParameterVector.vjp(gradTheta, v, theta, retain: false)

@@ -6,15 +6,19 @@ public protocol LowerProblem: AnyObject {
     /// θ: the parameters the lower optimiser updates.
     var parameters: [Tensor] { get }
     func nextBatch() throws -> Batch
-    /// Per-sample losses [B] at the current θ, and the key [B] (int64) of each sample's weight.
-    func losses(_ batch: Batch) throws -> (perSample: Tensor, keys: Tensor)
+    /// Per-sample losses at the current θ with their weights' keys (and features).
+    func losses(_ batch: Batch) throws -> LowerLosses
     /// The model's parameters outside θ (frozen layers): darts runs them in float32 beside a
     /// float32 perturbation of low-precision θ.
     var frozenParameters: [Tensor] { get }
+    /// The batch whose losses the upper step differentiates with respect to the weights; nil
+    /// means the last lower batch (Betty's choice).
+    func hypergradientBatch() throws -> Batch?
 }
 
 extension LowerProblem {
     public var frozenParameters: [Tensor] { [] }
+    public func hypergradientBatch() throws -> Batch? { nil }
 }
 
 /// The upper level: a loss on clean meta data that depends on θ only.

@@ -1,12 +1,31 @@
 import NN
 import Torch
 
-/// Learned data weights: maps a batch's keys (domain or instance indices) to weights [B]
-/// that scale per-sample losses. The bi-level engine trains its parameters.
+/// Learned data weights: maps a batch's keys (domain or instance indices) and, for weights
+/// computed from the model's outputs, its features to weights [B] that scale per-sample
+/// losses. The bi-level engine trains their parameters.
 public protocol DataWeights: Module {
-    func weights(for keys: Tensor) throws -> Tensor
+    func weights(for keys: Tensor, features: Tensor?) throws -> Tensor
     /// Current weights by name, for logs and reports.
     func snapshot() throws -> [String: Double]
+}
+
+extension DataWeights {
+    public func weights(for keys: Tensor) throws -> Tensor { try weights(for: keys, features: nil) }
+}
+
+/// A lower batch's per-sample losses [B] and what their weights are computed from: each
+/// sample's key [B] (int64) and optional features [B, …] (an instance net's input).
+public struct LowerLosses {
+    public var perSample: Tensor
+    public var keys: Tensor
+    public var features: Tensor?
+
+    public init(_ perSample: Tensor, keys: Tensor, features: Tensor? = nil) {
+        self.perSample = perSample
+        self.keys = keys
+        self.features = features
+    }
 }
 
 /// DreamPRM's domain table: raw ∈ R^K, init 0; w = softplus(raw) / mean(softplus(raw)), so the
@@ -27,7 +46,7 @@ public final class DomainTable: Module, DataWeights {
         return try s / s.mean()
     }
 
-    public func weights(for keys: Tensor) throws -> Tensor { try all().indexSelect(dim: 0, index: keys) }
+    public func weights(for keys: Tensor, features: Tensor?) throws -> Tensor { try all().indexSelect(dim: 0, index: keys) }
 
     public func snapshot() throws -> [String: Double] {
         Dictionary(uniqueKeysWithValues: zip(domains, try all().doubles()))
@@ -60,7 +79,7 @@ public final class InstanceTable: Module, DataWeights {
         }
     }
 
-    public func weights(for keys: Tensor) throws -> Tensor { try all().indexSelect(dim: 0, index: keys) }
+    public func weights(for keys: Tensor, features: Tensor?) throws -> Tensor { try all().indexSelect(dim: 0, index: keys) }
 
     public func snapshot() throws -> [String: Double] {
         Dictionary(uniqueKeysWithValues: try all().doubles().enumerated().map { ("\($0.offset)", $0.element) })

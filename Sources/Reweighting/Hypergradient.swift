@@ -3,11 +3,11 @@ import Torch
 
 /// How the upper level's gradient with respect to the data weights λ is computed, given
 /// v = ∇θ L_meta(θ) (Betty's method names; METHOD.md §5). Each returns one gradient per
-/// weight parameter; the training loss L_tr(θ, λ) = Σ_i w_λ(i) ℓ_i(θ) / B is on the last batch.
+/// weight parameter; the training loss L_tr(θ, λ) = Σ_i w_λ(i) ℓ_i(θ) / B is on the hypergradient batch.
 public enum HypergradientMethod: Equatable, Codable, Sendable {
     /// Finite difference: ε = r/‖v‖, g = [∇λ L_tr(θ − εv) − ∇λ L_tr(θ + εv)] / 2ε. Since λ
-    /// only scales per-sample losses, this needs two forwards of the PRM and a backward
-    /// through the weights alone.
+    /// enters only through the weights, this needs two forwards of the PRM without a graph
+    /// and a backward through the weights alone.
     case darts(radius: Double)
     /// Implicit function theorem, H⁻¹v by a Neumann series of `iterations` terms with step α.
     case neumann(iterations: Int, alpha: Double)
@@ -18,8 +18,9 @@ public enum HypergradientMethod: Equatable, Codable, Sendable {
 
     public static let `default` = HypergradientMethod.darts(radius: 0.01)
 
-    /// Parses `darts`, `neumann`, `cg`, `reverse` with Betty's default settings.
-    public init(name: String, radius: Double = 0.01, iterations: Int = 3, alpha: Double = 1) throws {
+    /// Parses `darts`, `neumann`, `cg`, `reverse`; the settings default to Betty's
+    /// (`darts_alpha` 0.01, `neumann_iterations`/`cg_iterations` 1, `neumann_alpha` 1).
+    public init(name: String, radius: Double = 0.01, iterations: Int = 1, alpha: Double = 1) throws {
         switch name {
         case "darts": self = .darts(radius: radius)
         case "neumann": self = .neumann(iterations: iterations, alpha: alpha)
@@ -42,15 +43,12 @@ struct HypergradientContext {
     /// The model's other parameters (frozen layers).
     var frozen: [Tensor] = []
     let lambda: [Tensor]
-    /// Per-sample losses and keys of the last lower batch at the current θ.
-    let lowerLosses: () throws -> (perSample: Tensor, keys: Tensor)
+    /// Per-sample losses and weight inputs of the hypergradient batch at the current θ.
+    let lowerLosses: () throws -> LowerLosses
     /// L_tr(θ, λ) with λ in the graph.
-    let weightedLoss: (Tensor, Tensor) throws -> Tensor
+    let weightedLoss: (LowerLosses) throws -> Tensor
 
-    func trainingLoss() throws -> Tensor {
-        let (l, k) = try lowerLosses()
-        return try weightedLoss(l, k)
-    }
+    func trainingLoss() throws -> Tensor { try weightedLoss(try lowerLosses()) }
 
     /// −∂λ⟨∇θ L_tr, p⟩: the implicit-gradient form shared by neumann, cg and reverse.
     func mixed(_ gradTheta: [Tensor], _ p: [Tensor]) throws -> [Tensor] {
@@ -79,13 +77,13 @@ extension HypergradientMethod {
                 for (p, o) in zip(c.theta, originals) { try? p.setData(o) }
                 for (p, o) in zip(frozen, frozenOriginals) { try? p.setData(o) }
             }
-            func lossesAt(_ alpha: Double) throws -> (Tensor, Tensor) {
+            func lossesAt(_ alpha: Double) throws -> LowerLosses {
                 for (p, (b, d)) in zip(c.theta, zip(base, v)) { try p.setData(try b.adding(d.to(b.dtype), alpha: alpha)) }
                 return try Autograd.noGrad { try c.lowerLosses() }
             }
-            let (plus, keys) = try lossesAt(eps)
-            let (minus, _) = try lossesAt(-eps)
-            let difference = try c.weightedLoss(minus - plus, keys) / (2 * eps)
+            // Each side weighted by its own weight input: weights computed from the model's
+            // outputs differ at θ − εv and θ + εv (for keyed tables the two are the same).
+            let difference = try (c.weightedLoss(try lossesAt(-eps)) - c.weightedLoss(try lossesAt(eps))) / (2 * eps)
             return try ParameterVector.gradients(difference, c.lambda)
         case let .neumann(iterations, alpha):
             let gradTheta = try ParameterVector.gradients(c.trainingLoss(), c.theta, retain: true, createGraph: true)

@@ -56,6 +56,11 @@ public final class V1TrainingProblem: LowerProblem {
     let batchSize: Int
     let softLabels: Bool
     public var order: ShuffledOrder
+    /// With `hypergradientPerDomain` k > 0, each upper step differentiates k records of every
+    /// domain, drawn from one shuffled order per domain, instead of the last lower batch.
+    let hypergradientPerDomain: Int
+    public var domainOrders: [ShuffledOrder]
+    let recordsOfDomain: [[Int]]
     /// θ, collected once: the engine asks for it several times per iteration.
     public let parameters: [Tensor]
     public var frozenParameters: [Tensor] { prm.parameters().filter { !$0.requiresGrad } }
@@ -65,7 +70,7 @@ public final class V1TrainingProblem: LowerProblem {
     private var statistics = LogitStatistics()
 
     public init(prm: ScalarHeadPRM, records: [V1TrainRecord], encoder: PromptEncoder, batchSize: Int, seed: UInt64,
-                softLabels: Bool = false) {
+                softLabels: Bool = false, hypergradientPerDomain: Int = 0) {
         self.prm = prm
         parameters = prm.trainableParameters()
         domains = Array(Set(records.map(\.dataset))).sorted()
@@ -76,6 +81,15 @@ public final class V1TrainingProblem: LowerProblem {
         self.batchSize = batchSize
         self.softLabels = softLabels
         order = ShuffledOrder(count: records.count, seed: seed)
+        self.hypergradientPerDomain = hypergradientPerDomain
+        let members = Dictionary(grouping: records.indices) { index[records[$0].dataset]! }
+        recordsOfDomain = domains.indices.map { members[Int64($0)] ?? [] }
+        domainOrders = recordsOfDomain.enumerated().map { ShuffledOrder(count: $1.count, seed: seed &+ 2 &+ UInt64($0)) }
+    }
+
+    public func hypergradientBatch() throws -> [Int]? {
+        guard hypergradientPerDomain > 0 else { return nil }
+        return domains.indices.flatMap { d in domainOrders[d].take(hypergradientPerDomain).map { recordsOfDomain[d][$0] } }
     }
 
     public var tokenCount: Int { sequences.reduce(0) { $0 + $1.count } }
@@ -90,7 +104,7 @@ public final class V1TrainingProblem: LowerProblem {
         return stride(from: 0, to: sequences.count, by: step).prefix(count).map { sequences[$0] }
     }
 
-    public func losses(_ batch: [Int]) throws -> (perSample: Tensor, keys: Tensor) {
+    public func losses(_ batch: [Int]) throws -> LowerLosses {
         // Packed into token tries rather than padded: records of unequal length waste no
         // compute on padding, and records of one question share its tokens.
         let inputs = batch.map { sequences[$0] }
@@ -103,7 +117,7 @@ public final class V1TrainingProblem: LowerProblem {
         }
         let target = try Tensor(batch.map { accuracy[$0] }).to(z.device)
         let keys = try Tensor(batch.map { domainIndex[$0] }).to(z.device)
-        return (softLabels ? try PRMLoss.softBCE(logits: z, accuracy: target) : try PRMLoss.mse(logits: z, accuracy: target), keys)
+        return LowerLosses(softLabels ? try PRMLoss.softBCE(logits: z, accuracy: target) : try PRMLoss.mse(logits: z, accuracy: target), keys: keys)
     }
 
     /// The logit statistics and the tokens of the training forwards since the last call, and a fresh start.

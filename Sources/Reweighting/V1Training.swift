@@ -29,6 +29,14 @@ public struct V1TrainingConfiguration: Codable, Equatable {
     public var rollback = false
     public var baseline = false
     public var hypergradient = "darts"
+    /// Records of each domain in the batch the upper step differentiates (0: the last lower
+    /// batch, as Betty). A balanced batch gives every domain a hypergradient at every upper
+    /// step, where a small lower batch leaves most domains out.
+    public var hypergradientPerDomain = 0
+    /// darts' radius r (ε = r/‖v‖), Neumann or CG terms, and the Neumann step, under Betty's names.
+    public var dartsAlpha = 0.01
+    public var hypergradientIterations = 1
+    public var neumannAlpha = 1.0
     public var headInput = ScalarHeadInput.logits
     /// The head's start and rate: `standardized` (default) or the original's `reference`.
     public var headInit = ScalarHeadInit.standardized
@@ -83,6 +91,10 @@ extension V1TrainingConfiguration {
         rollback = try c.decodeIfPresent(Bool.self, forKey: .rollback) ?? rollback
         baseline = try c.decodeIfPresent(Bool.self, forKey: .baseline) ?? baseline
         hypergradient = try c.decodeIfPresent(String.self, forKey: .hypergradient) ?? hypergradient
+        hypergradientPerDomain = try c.decodeIfPresent(Int.self, forKey: .hypergradientPerDomain) ?? hypergradientPerDomain
+        dartsAlpha = try c.decodeIfPresent(Double.self, forKey: .dartsAlpha) ?? dartsAlpha
+        hypergradientIterations = try c.decodeIfPresent(Int.self, forKey: .hypergradientIterations) ?? hypergradientIterations
+        neumannAlpha = try c.decodeIfPresent(Double.self, forKey: .neumannAlpha) ?? neumannAlpha
         headInput = try c.decodeIfPresent(ScalarHeadInput.self, forKey: .headInput) ?? headInput
         headInit = try c.decodeIfPresent(ScalarHeadInit.self, forKey: .headInit) ?? headInit
         headLearningRate = try c.decodeIfPresent(Double.self, forKey: .headLearningRate) ?? headLearningRate
@@ -130,6 +142,8 @@ public final class V1Training {
         var engine: [String: Int]
         var lowerPosition: [Int]
         var metaPosition: [Int]
+        /// Per domain (epoch, index) of the hypergradient batches' orders; absent in older checkpoints.
+        var hypergradientPositions: [[Int]]?
         var domainWeights: [String: Double]
     }
 
@@ -206,7 +220,8 @@ public final class V1Training {
         }
         let prm = try ScalarHeadPRM(backbone: loaded.model, input: c.headInput, initialization: c.headInit)
         try prm.head.to(device, dtype: .float32)
-        let lower = V1TrainingProblem(prm: prm, records: train, encoder: encoder, batchSize: c.batchSize, seed: c.seed, softLabels: c.softLabels)
+        let lower = V1TrainingProblem(prm: prm, records: train, encoder: encoder, batchSize: c.batchSize, seed: c.seed, softLabels: c.softLabels,
+                                       hypergradientPerDomain: c.hypergradientPerDomain)
         // A record longer than the model's context is an error, not silent extrapolation.
         let context = loaded.model.config.maxPositions
         if let i = lower.sequences.firstIndex(where: { $0.count > context }) {
@@ -227,7 +242,7 @@ public final class V1Training {
         let engine = try BilevelEngine(
             lower: lower, upper: upper, weights: weights, lowerOptimizer: lowerOptimizer, upperOptimizer: upperOptimizer,
             lowerSchedule: .step(stepSize: c.schedulerStepSize, gamma: c.schedulerGamma),
-            configuration: EngineConfiguration(unrollSteps: c.unrollSteps, hypergradient: try HypergradientMethod(name: c.hypergradient),
+            configuration: EngineConfiguration(unrollSteps: c.unrollSteps, hypergradient: try c.hypergradientMethod(),
                                                rollback: c.rollback, baseline: c.baseline, gradientAccumulation: c.gradientAccumulation,
                                                lowerClipNorm: c.lowerClipNorm, upperClipNorm: c.upperClipNorm))
         let state = TrainingState(prm: prm, weights: weights)
@@ -242,6 +257,9 @@ public final class V1Training {
             try engine.restore(meta.engine)
             lower.order.restore(epoch: meta.lowerPosition[0], index: meta.lowerPosition[1])
             upper.order.restore(epoch: meta.metaPosition[0], index: meta.metaPosition[1])
+            for (d, position) in (meta.hypergradientPositions ?? []).enumerated() where d < lower.domainOrders.count {
+                lower.domainOrders[d].restore(epoch: position[0], index: position[1])
+            }
             try MetricsLog.truncate(metricsURL, after: engine.iteration)
             log("resumed from iteration \(engine.iteration)")
         }
@@ -261,7 +279,8 @@ public final class V1Training {
 
         func save() throws {
             let meta = CheckpointMetadata(configuration: c, engine: engine.state, lowerPosition: [lower.order.epoch, lower.order.index],
-                                          metaPosition: [upper.order.epoch, upper.order.index], domainWeights: try weights.snapshot())
+                                          metaPosition: [upper.order.epoch, upper.order.index],
+                                          hypergradientPositions: lower.domainOrders.map { [$0.epoch, $0.index] }, domainWeights: try weights.snapshot())
             try Checkpoint.save(to: checkpointURL, step: engine.iteration, module: state, optimizers: optimizers, metadata: meta) { dir in
                 try JSONFile.write(try weights.snapshot(), to: dir.appendingPathComponent("domain_weights.json"))
             }
@@ -274,26 +293,21 @@ public final class V1Training {
             let (logits, lowerTokens) = lower.takeStatistics()
             let seconds = Date().timeIntervalSince(began)
             let tokens = lowerTokens + (r.metaLoss == nil ? 0 : upper.lastTokens.processed)
-            var line: [String: Any] = ["iteration": r.iteration, "lower_loss": r.lowerLoss, "lr": r.lowerLearningRate,
-                                       "saturated_fraction": logits.saturatedFraction, "mean_abs_logit": logits.meanAbs,
-                                       "time": Date().timeIntervalSince1970, "tokens_per_second": Double(tokens) / max(seconds, 1e-9)]
+            var line = MetricsLine(iteration: r.iteration, lowerLoss: r.lowerLoss, lr: r.lowerLearningRate,
+                                   saturatedFraction: logits.saturatedFraction, meanAbsLogit: logits.meanAbs,
+                                   time: Date().timeIntervalSince1970, tokensPerSecond: Double(tokens) / max(seconds, 1e-9))
             if let m = r.metaLoss {
-                line["meta_loss"] = m
-                line["meta_accuracy"] = upper.lastAccuracy
-                line["meta_saturated_fraction"] = upper.lastStatistics.saturatedFraction
-                line["hypergradient_norm"] = r.hypergradientNorm ?? 0
-                line["domain_weights"] = try weights.snapshot()
-                line["meta_tokens"] = upper.lastTokens.processed
-                line["meta_tokens_per_prefix"] = upper.lastTokens.perPrefix
-                line["upper_phase_seconds"] = r.upperPhaseSeconds
+                line.metaLoss = m
+                line.metaAccuracy = upper.lastAccuracy
+                line.metaSaturatedFraction = upper.lastStatistics.saturatedFraction
+                line.hypergradientNorm = r.hypergradientNorm ?? 0
+                line.domainWeights = try weights.snapshot()
+                line.metaTokens = upper.lastTokens.processed
+                line.metaTokensPerPrefix = upper.lastTokens.perPrefix
+                line.upperPhaseSeconds = r.upperPhaseSeconds
             }
             try metrics.append(line)
-            if let tensorBoard {
-                var scalars = line.compactMapValues { $0 as? Double }
-                scalars["time"] = nil
-                for (domain, w) in line["domain_weights"] as? [String: Double] ?? [:] { scalars["weight/\(domain)"] = w }
-                try tensorBoard.add(step: r.iteration, scalars: scalars)
-            }
+            try tensorBoard?.add(step: r.iteration, scalars: line.scalars)
             progress.update(r.iteration, lowerLoss: r.lowerLoss, metaLoss: r.metaLoss, metaAccuracy: r.metaLoss.map { _ in upper.lastAccuracy },
                             logits: logits, weights: c.baseline ? nil : try weights.snapshot())
             for warning in health.record(lower: logits, hypergradientNorm: r.hypergradientNorm) { log(warning) }
@@ -327,10 +341,10 @@ struct RunReport: Codable {
 
 /// The PRM and the data weights as one module, so a checkpoint holds both (`prm.*`, `weights.*`).
 final class TrainingState: Module {
-    let prm: ScalarHeadPRM
-    let weights: DomainTable
+    let prm: Module
+    let weights: Module
 
-    init(prm: ScalarHeadPRM, weights: DomainTable) {
+    init(prm: Module, weights: Module) {
         self.prm = prm
         self.weights = weights
         super.init()
@@ -342,71 +356,5 @@ enum JSONFile {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try AtomicFile.write(try encoder.encode(value), to: url)
-    }
-}
-
-/// Metrics as JSON lines, one object per iteration.
-final class MetricsLog {
-    private let handle: FileHandle
-
-    init(_ url: URL) throws {
-        if !FileManager.default.fileExists(atPath: url.path) { FileManager.default.createFile(atPath: url.path, contents: nil) }
-        handle = try FileHandle(forWritingTo: url)
-        try handle.seekToEnd()
-    }
-
-    deinit { try? handle.close() }
-
-    func append(_ object: [String: Any]) throws {
-        var data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
-        data.append(0x0A)
-        try handle.write(contentsOf: data)
-    }
-
-    /// Keeps the lines up to `iteration` (a resumed run rewrites what came after its checkpoint).
-    static func truncate(_ url: URL, after iteration: Int) throws {
-        guard let text = try? String(contentsOf: url, encoding: .utf8) else { return }
-        let kept = text.split(separator: "\n").filter { line in
-            guard let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                  let it = obj["iteration"] as? Int else { return false }
-            return it <= iteration
-        }
-        try AtomicFile.write(Data((kept.joined(separator: "\n") + (kept.isEmpty ? "" : "\n")).utf8), to: url)
-    }
-}
-
-/// A progress line on the terminal: losses, weights, it/s, ETA.
-final class Progress {
-    let total: Int, start: Int
-    let log: (String) -> Void
-    private let began = Date()
-    private var lastPrint = Date.distantPast
-    private var lastMeta: Double?
-    private var lastMetaAccuracy: Double?
-
-    init(total: Int, start: Int, log: @escaping (String) -> Void) {
-        self.total = total
-        self.start = start
-        self.log = log
-    }
-
-    var elapsed: Double { Date().timeIntervalSince(began) }
-
-    func update(_ iteration: Int, lowerLoss: Double, metaLoss: Double?, metaAccuracy: Double?, logits: LogitStatistics,
-                weights: [String: Double]?) {
-        if let metaLoss { lastMeta = metaLoss }
-        if let metaAccuracy { lastMetaAccuracy = metaAccuracy }
-        guard Date().timeIntervalSince(lastPrint) >= 1 || iteration == total else { return }
-        lastPrint = Date()
-        let rate = Double(iteration - start) / max(elapsed, 1e-9)
-        let eta = rate > 0 ? Double(total - iteration) / rate : 0
-        var parts = ["it \(iteration)/\(total)", String(format: "loss %.4f", lowerLoss)]
-        parts.append(String(format: "sat %.2f |z| %.2f", logits.saturatedFraction, logits.meanAbs))
-        if let m = lastMeta { parts.append(String(format: "meta %.4f", m)) }
-        if let a = lastMetaAccuracy { parts.append(String(format: "meta-acc %.2f", a)) }
-        if let w = weights { parts.append("w " + w.sorted { $0.key < $1.key }.map { "\($0.key)=\(String(format: "%.2f", $0.value))" }.joined(separator: " ")) }
-        parts.append(String(format: "%.2f it/s", rate))
-        parts.append(String(format: "ETA %02d:%02d", Int(eta) / 60, Int(eta) % 60))
-        log(parts.joined(separator: " | "))
     }
 }

@@ -2,6 +2,11 @@ import Models
 import PRM
 
 extension V1TrainingConfiguration {
+    /// The hypergradient method with its settings.
+    public func hypergradientMethod() throws -> HypergradientMethod {
+        try HypergradientMethod(name: hypergradient, radius: dartsAlpha, iterations: hypergradientIterations, alpha: neumannAlpha)
+    }
+
     /// Every setting checked before the model loads or anything is written.
     public func validate() throws {
         try Check.inputFile(trainFile, "train_json_file")
@@ -28,8 +33,15 @@ extension V1TrainingConfiguration {
         if let lowerClipNorm { try Check.positive(lowerClipNorm, "gradient_clipping") }
         if let upperClipNorm { try Check.positive(upperClipNorm, "meta_gradient_clipping") }
         guard ["fp32", "float32", "bf16", "bfloat16"].contains(precision) else { throw SettingError("precision", "fp32 or bf16, not '\(precision)'") }
-        guard (try? HypergradientMethod(name: hypergradient)) != nil else {
+        guard (try? hypergradientMethod()) != nil else {
             throw SettingError("hypergradient", "darts, neumann, cg or reverse, not '\(hypergradient)'")
+        }
+        try Check.positive(dartsAlpha, "darts_alpha")
+        try Check.atLeast(hypergradientIterations, 1, hypergradient == "cg" ? "cg_iterations" : "neumann_iterations")
+        try Check.positive(neumannAlpha, "neumann_alpha")
+        try Check.atLeast(hypergradientPerDomain, 0, "hypergradient_batch_per_domain")
+        if hypergradientPerDomain > 0 && hypergradient == "reverse" {
+            throw SettingError("hypergradient_batch_per_domain", "reverse mode differentiates the window's own batches; use darts, neumann or cg")
         }
         for target in reportTo where !["tensorboard", "none"].contains(target) {
             throw SettingError("report_to", "tensorboard or none, not '\(target)'")

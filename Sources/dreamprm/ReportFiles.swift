@@ -2,6 +2,7 @@ import Evaluation
 import Foundation
 import Plotting
 import PRM
+import Reweighting
 import Torch
 
 /// Writes what users read after a run: JSON, Markdown and PNG plots.
@@ -40,8 +41,7 @@ enum TrainingPlots {
     @discardableResult
     static func write(run dir: URL, highlight: Set<String> = []) throws -> [String] {
         let metricsURL = dir.appendingPathComponent("metrics.jsonl")
-        let text = try String(contentsOf: metricsURL, encoding: .utf8)
-        let lines = text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        let lines = try MetricsLog.read(metricsURL)
         guard !lines.isEmpty else { throw DataError(file: metricsURL.path, message: "no metrics lines") }
         var written: [String] = []
         func save(_ canvas: Canvas, _ name: String) throws {
@@ -49,17 +49,13 @@ enum TrainingPlots {
             try AtomicFile.write(canvas.png(), to: url)
             written.append(url.path)
         }
-        func double(_ v: Any?) -> Double? { (v as? NSNumber)?.doubleValue }
-        let lower = lines.compactMap { l in double(l["iteration"]).flatMap { i in double(l["lower_loss"]).map { (x: i, y: $0) } } }
-        let meta = lines.compactMap { l in double(l["iteration"]).flatMap { i in double(l["meta_loss"]).map { (x: i, y: $0) } } }
+        let lower = lines.map { (x: Double($0.iteration), y: $0.lowerLoss) }
+        let meta = lines.compactMap { l in l.metaLoss.map { (x: Double(l.iteration), y: $0) } }
         var series = [LineChart.Series(name: "lower loss (moving mean of 25)", points: movingMean(lower, window: 25))]
         if !meta.isEmpty { series.append(LineChart.Series(name: "meta loss (moving mean of 10)", points: movingMean(meta, window: 10))) }
         try save(LineChart(title: "Training losses", xLabel: "iteration", yLabel: "loss", series: series).render(), "training_losses.png")
 
-        let trajectories = lines.compactMap { l -> (Double, [String: Double])? in
-            guard let i = double(l["iteration"]), let w = l["domain_weights"] as? [String: Any] else { return nil }
-            return (i, w.compactMapValues(double))
-        }
+        let trajectories = lines.compactMap { l in l.domainWeights.map { (Double(l.iteration), $0) } }
         guard let final = trajectories.last?.1, !final.isEmpty else { return written }
         let domains = final.keys.sorted()
         let weightSeries = domains.map { d in

@@ -47,6 +47,13 @@ struct Train: ParsableCommand {
     @Option(name: names("device"), help: "cpu, cuda or cuda:N.") var device: String?
     @Option(name: names("seed"), parsing: .unconditional, help: "Seed for the head, data order and sampling.") var seed: UInt64?
     @Option(name: names("hypergradient"), help: "darts (default), neumann, cg or reverse.") var hypergradient: String?
+    @Option(name: names("hypergradient_batch_per_domain"), parsing: .unconditional,
+            help: "The upper step differentiates this many records of every domain, drawn in a balanced batch, instead of the last lower batch (default 0: the last lower batch, as Betty).")
+    var hypergradientBatchPerDomain: Int?
+    @Option(name: names("darts_alpha"), parsing: .unconditional, help: "darts: the perturbation radius r, ε = r/‖v‖ (default 0.01, Betty's).") var dartsAlpha: Double?
+    @Option(name: [.customLong("neumann_iterations"), .customLong("neumann-iterations"), .customLong("cg_iterations"), .customLong("cg-iterations")],
+            parsing: .unconditional, help: "neumann: terms of the series; cg: iterations (default 1, Betty's).") var hypergradientIterations: Int?
+    @Option(name: names("neumann_alpha"), parsing: .unconditional, help: "neumann: the series' step α (default 1).") var neumannAlpha: Double?
     @Option(name: names("scoring"), help: "Meta chains: shared-prefix (default) or per-prefix; same scores.") var scoring: String?
     @Option(name: names("aggregation"), help: "Meta aggregation: mean-log-odds (code, default), sum-log-odds (paper), mean, min, …") var aggregation: String?
     @Option(name: names("head_input"), help: "Scalar head on the last-position logits (default, as v1) or hidden state.") var headInput: String?
@@ -74,6 +81,8 @@ struct Train: ParsableCommand {
         set(schedulerStepSize, \.schedulerStepSize); set(schedulerGamma, \.schedulerGamma); set(unrollSteps, \.unrollSteps)
         set(gradientAccumulation, \.gradientAccumulation); set(saveEveryIterations, \.saveEveryIterations); set(precision, \.precision)
         set(device, \.device); if let trainLayers { c.trainLayers = trainLayers }; set(seed, \.seed); set(hypergradient, \.hypergradient)
+        set(hypergradientBatchPerDomain, \.hypergradientPerDomain); set(dartsAlpha, \.dartsAlpha)
+        set(hypergradientIterations, \.hypergradientIterations); set(neumannAlpha, \.neumannAlpha)
         if let scoring {
             guard let s = PrefixScoring(rawValue: scoring) else { throw SettingError("scoring", "per-prefix or shared-prefix, not '\(scoring)'") }
             c.scoring = s

@@ -55,6 +55,9 @@ final class FlagTests: XCTestCase {
         changed.trainLayers = 2
         changed.upperClipNorm = 0.5
         changed.headInput = .hidden
+        changed.hypergradientPerDomain = 3
+        changed.dartsAlpha = 0.02
+        changed.hypergradientIterations = 2
         let json = workspace.root.appendingPathComponent("config.json")
         try JSONSerialization.data(withJSONObject: changed.flagValues).write(to: json)
         let again = ["--config", json.path]

@@ -45,9 +45,9 @@ final class CorruptedDomainProblem: LowerProblem, UpperProblem {
         return try Tensor(idx)
     }
 
-    func losses(_ batch: Tensor) throws -> (perSample: Tensor, keys: Tensor) {
+    func losses(_ batch: Tensor) throws -> LowerLosses {
         let z = try scorer(x.indexSelect(dim: 0, index: batch)).squeeze(-1)
-        return (try (z.sigmoid() - accuracy.indexSelect(dim: 0, index: batch)).square(), try keys.indexSelect(dim: 0, index: batch))
+        return LowerLosses(try (z.sigmoid() - accuracy.indexSelect(dim: 0, index: batch)).square(), keys: try keys.indexSelect(dim: 0, index: batch))
     }
 
     func loss(_ batch: Tensor) throws -> Tensor {

@@ -25,10 +25,10 @@ final class RidgeProblem: LowerProblem, UpperProblem {
 
     func nextBatch() throws -> Int { 0 }  // always the whole set
 
-    func losses(_ batch: Int) throws -> (perSample: Tensor, keys: Tensor) {
+    func losses(_ batch: Int) throws -> LowerLosses {
         let X = try Tensor(x.flatMap { $0 }, shape: [x.count, x[0].count])
         let residual = try (X.matmul(theta) - Tensor(y)).square()
-        return (try residual + theta.square().sum() * rho, try Tensor(domain.map(Int64.init)))
+        return LowerLosses(try residual + theta.square().sum() * rho, keys: try Tensor(domain.map(Int64.init)))
     }
 
     func loss(_ batch: Int) throws -> Tensor {
@@ -101,8 +101,8 @@ final class HypergradientTests: XCTestCase {
     private let lambda0 = [0.6, 1.3, 0.9, 1.1]
 
     private func context(_ p: RidgeProblem, _ table: InstanceTable) -> HypergradientContext {
-        HypergradientContext(theta: p.parameters, lambda: [table.raw], lowerLosses: { try p.losses(0) }, weightedLoss: { l, k in
-            try (table.weights(for: k) * l).sum() / Double(l.size(0))
+        HypergradientContext(theta: p.parameters, lambda: [table.raw], lowerLosses: { try p.losses(0) }, weightedLoss: { l in
+            try (table.weights(for: l.keys) * l.perSample).sum() / Double(l.perSample.size(0))
         })
     }
 
@@ -161,8 +161,8 @@ final class HypergradientTests: XCTestCase {
         let table = try InstanceTable(count: 2, dtype: .float64)
         let v = (0..<n).map { _ in g.normal() }
         let context = HypergradientContext(theta: [theta], lambda: [table.raw], lowerLosses: {
-            (try (X.to(theta.dtype).matmul(theta).to(.float32) - Tensor(y.map(Float.init))).square(), try Tensor(keys))
-        }, weightedLoss: { l, k in try (table.weights(for: k) * l.to(.float64)).sum() / Double(l.size(0)) })
+            LowerLosses(try (X.to(theta.dtype).matmul(theta).to(.float32) - Tensor(y.map(Float.init))).square(), keys: try Tensor(keys))
+        }, weightedLoss: { l in try (table.weights(for: l.keys) * l.perSample.to(.float64)).sum() / Double(l.perSample.size(0)) })
         let got = try HypergradientMethod.darts(radius: 0.01).compute(v: [try Tensor(v.map(Float.init))], context)[0].doubles()
         var want = [0.0, 0.0]
         for i in 0..<samples {
@@ -172,6 +172,35 @@ final class HypergradientTests: XCTestCase {
         assertClose(got, want, rtol: 0.05, atol: 1e-3, "darts on bf16 weights")
         XCTAssertEqual(theta.dtype, .bfloat16)
         XCTAssertEqual(Set(try theta.doubles()), [1], "θ restored")
+    }
+
+    /// Weights computed from the model's outputs (as an instance net's) differ at θ − εv and
+    /// θ + εv, so darts must weight each side with its own: with w_i = λ·f_i(θ), f_i = x_i·θ and
+    /// ℓ_i = (x_i·θ − y_i)², g = [S(θ − εv) − S(θ + εv)] / 2ε where S(θ) = Σ f_i ℓ_i / N.
+    func testDartsWeightsEachPerturbedSideWithItsOwnFeatures() throws {
+        let n = 3, samples = 6
+        var g = SplitMix(seed: 5)
+        let x = (0..<samples).map { _ in (0..<n).map { _ in g.normal() } }
+        let y = (0..<samples).map { _ in g.normal() }
+        let t0 = (0..<n).map { _ in g.normal() }, v = (0..<n).map { _ in g.normal() }
+        let theta = try Tensor(t0).requiringGrad()
+        let X = try Tensor(x.flatMap { $0 }, shape: [samples, n])
+        let lambda = try Tensor([0.7]).requiringGrad()
+        let context = HypergradientContext(theta: [theta], lambda: [lambda], lowerLosses: {
+            let f = try X.matmul(theta)
+            return LowerLosses(try (f - Tensor(y)).square(), keys: try Tensor.zeros([samples], dtype: .int64), features: f)
+        }, weightedLoss: { l in try (lambda * l.features! * l.perSample).sum() / Double(samples) })
+        let radius = 0.01
+        let got = try HypergradientMethod.darts(radius: radius).compute(v: [try Tensor(v)], context)[0].doubles()
+        let eps = radius / v.map { $0 * $0 }.reduce(0, +).squareRoot()
+        func S(_ alpha: Double) -> Double {
+            let t = zip(t0, v).map { $0 + alpha * $1 }
+            return x.indices.map { i in
+                let f = zip(x[i], t).reduce(0) { $0 + $1.0 * $1.1 }
+                return f * (f - y[i]) * (f - y[i])
+            }.reduce(0, +) / Double(samples)
+        }
+        assertClose(got, [(S(-eps) - S(eps)) / (2 * eps)], rtol: 1e-6, atol: 1e-9, "darts with θ-dependent weights")
     }
 
     /// Reverse mode through two plain-SGD steps equals the derivative of the whole unrolled
@@ -220,7 +249,7 @@ final class HypergradientTests: XCTestCase {
         try Autograd.noGrad { try fresh.raw.copy_(Tensor(lambda0)) }
         let darts = try HypergradientMethod.darts(radius: 1e-3).compute(v: v, HypergradientContext(
             theta: problem.parameters, lambda: [fresh.raw], lowerLosses: { try problem.losses(0) },
-            weightedLoss: { l, k in try (fresh.weights(for: k) * l).sum() / Double(l.size(0)) }))
+            weightedLoss: { l in try (fresh.weights(for: l.keys) * l.perSample).sum() / Double(l.perSample.size(0)) }))
         assertClose(try darts[0].doubles().map { $0 * eta }, reverse, rtol: 1e-5, atol: 1e-10, "darts × η vs reverse")
     }
 }
@@ -244,6 +273,6 @@ final class TinyMLPProblem: LowerProblem, UpperProblem {
 
     func forward(_ input: Tensor) throws -> Tensor { try fc2(fc1(input).tanh()).squeeze(-1) }
     func nextBatch() throws -> Int { 0 }
-    func losses(_ batch: Int) throws -> (perSample: Tensor, keys: Tensor) { (try (forward(x) - y).square(), keys) }
+    func losses(_ batch: Int) throws -> LowerLosses { LowerLosses(try (forward(x) - y).square(), keys: keys) }
     func loss(_ batch: Int) throws -> Tensor { try (forward(mx) - my).square().mean() }
 }

@@ -60,10 +60,30 @@ final class V1TrainingTests: XCTestCase {
     }
 
     func testResumedRunEndsWithTheParametersOfAnUninterruptedRun() throws {
-        _ = try V1Training(configuration(iterations: 8, output: "whole"), log: { _ in }).run(resume: false)
-        _ = try V1Training(configuration(iterations: 4, output: "split"), log: { _ in }).run(resume: false)
+        try assertResumeIsExact(hypergradientPerDomain: 0)
+    }
+
+    /// The balanced hypergradient batch draws from its own per-domain orders; a resume must
+    /// restore them, and the option must change what the weights learn.
+    func testBalancedHypergradientBatchResumesExactlyAndChangesTheWeights() throws {
+        try assertResumeIsExact(hypergradientPerDomain: 2)
+        var plain = configuration(iterations: 8, output: "plain")
+        plain.hypergradientPerDomain = 0
+        _ = try V1Training(plain, log: { _ in }).run(resume: false)
+        let weights = { (o: String) in try JSONDecoder().decode([String: Double].self, from: Data(contentsOf: self.dir.appendingPathComponent("\(o)/domain_weights.json"))) }
+        XCTAssertNotEqual(try weights("plain"), try weights("whole"))
+    }
+
+    private func assertResumeIsExact(hypergradientPerDomain: Int) throws {
+        func settings(_ iterations: Int, _ output: String) -> V1TrainingConfiguration {
+            var c = configuration(iterations: iterations, output: output)
+            c.hypergradientPerDomain = hypergradientPerDomain
+            return c
+        }
+        _ = try V1Training(settings(8, "whole"), log: { _ in }).run(resume: false)
+        _ = try V1Training(settings(4, "split"), log: { _ in }).run(resume: false)
         var messages: [String] = []
-        _ = try V1Training(configuration(iterations: 8, output: "split"), log: { messages.append($0) }).run(resume: true)
+        _ = try V1Training(settings(8, "split"), log: { messages.append($0) }).run(resume: true)
         XCTAssertTrue(messages.contains("resumed from iteration 4"), "\(messages)")
         let whole = try finalPRM("whole"), split = try finalPRM("split")
         XCTAssertEqual(Set(whole.keys), Set(split.keys))
