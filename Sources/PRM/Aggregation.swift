@@ -54,9 +54,11 @@ public enum PRMLoss {
         try (aggregation(logits: z, mask: mask) - y).square()
     }
 
-    /// 1.5 upper level from the probability of the label tokens at each step [B, K]:
-    /// `target: .plus` gives (mean P(+) − y)²; `.both` (the default) uses P(−) for negative
-    /// chains and gives (1 − mean P(label token))². No sigmoid: these are probabilities.
+    /// 1.5 upper level, from the log-probabilities of the `+` and `-` tokens at each step
+    /// [B, K]: `target: .plus` gives (agg P(+) − y)²; `.both` (the default) judges negative
+    /// chains by P(−) and gives (1 − agg P(label token))². `aggregation` acts on the judged
+    /// token's log-odds log p − log(1 − p), so `.mean` is the plain mean probability, and
+    /// every aggregation works. No sigmoid on top: these are probabilities.
     public enum GenerativeTarget: String, Codable, Sendable { case plus = "+", both }
 
     /// 1.5 lower level, per step: cross-entropy of the label token, the softmax taken over the
@@ -69,17 +71,17 @@ public enum PRMLoss {
         return try -(a * logPlus + (1.0 - a) * logMinus)
     }
 
-    public static func generativeMeta(probabilityPlus pPlus: Tensor, probabilityMinus pMinus: Tensor, mask: Tensor,
-                                      label y: Tensor, target: GenerativeTarget = .both) throws -> Tensor {
-        let m = try mask.to(pPlus.dtype)
-        let count = try m.sum(dim: 1).clamp(min: 1)
-        func mean(_ p: Tensor) throws -> Tensor { try (p * m).sum(dim: 1) / count }
+    public static func generativeMeta(logProbabilityPlus logPlus: Tensor, logProbabilityMinus logMinus: Tensor, mask: Tensor,
+                                      label y: Tensor, target: GenerativeTarget = .both, aggregation: Aggregation = .mean) throws -> Tensor {
+        let valid = try mask.to(.bool)
+        let judged = target == .plus ? logPlus : try Tensor.where(y.gt(0.5).unsqueeze(1), logPlus, logMinus)
+        // log(1 − p) = log(−expm1(log p)); p is kept just below 1 so the log-odds stay finite.
+        let logP = try judged.clamp(max: -1e-6)
+        let logOdds = try (logP - (-logP.expm1()).log()).maskedFill(valid.logicalNot(), 0)
+        let score = try aggregation(logits: logOdds, mask: valid)
         switch target {
-        case .plus:
-            return try (mean(pPlus) - y).square()
-        case .both:
-            let labelled = try Tensor.where(y.gt(0.5).unsqueeze(1), pPlus, pMinus)
-            return try (1.0 - mean(labelled)).square()
+        case .plus: return try (score - y).square()
+        case .both: return try (1.0 - score).square()
         }
     }
 }

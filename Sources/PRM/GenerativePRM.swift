@@ -99,7 +99,9 @@ public final class GenerativePRM: Module {
         let n = conversation.tokens.count
         let hidden = try backbone.hiddenStates(.tokens(Tensor(conversation.tokens.map(Int64.init), shape: [1, n]).to(device)))
         let read = try Tensor(conversation.readPositions.map(Int64.init)).to(device)
-        return try backbone.logits(hidden.squeeze(0).indexSelect(dim: 0, index: read)).to(.float32).logSoftmax(dim: -1)
+        let logits = try backbone.logits(hidden.squeeze(0).indexSelect(dim: 0, index: read))
+        // Half-precision logits are upcast for the softmax; float64 (tests) stays as it is.
+        return try (logits.dtype == .float64 ? logits : logits.to(.float32)).logSoftmax(dim: -1)
     }
 
     /// P(`+`) for each step [K].

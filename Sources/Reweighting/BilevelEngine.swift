@@ -156,13 +156,19 @@ public final class BilevelEngine<Lower: LowerProblem, Upper: UpperProblem> {
         lap("meta_loss_and_v")
         let lambda = weights.trainableParameters()
         let g: [Tensor]
+        // Methods through second derivatives of the PRM need attention they can differentiate twice.
+        func secondOrder<R>(_ body: () throws -> R) throws -> R { try AttentionKernel.twiceDifferentiable(body) }
         if configuration.hypergradient == .reverse {
-            g = try reverseHypergradient(v: v, lambda: lambda)
+            g = try secondOrder { try reverseHypergradient(v: v, lambda: lambda) }
         } else {
             let context = HypergradientContext(theta: lower.parameters, frozen: lower.frozenParameters, lambda: lambda,
                                                lowerLosses: { try self.lower.losses(batch) },
                                                weightedLoss: { try self.weightedLoss($0, detachWeights: false) })
-            g = try configuration.hypergradient.compute(v: v, context)
+            if case .darts = configuration.hypergradient {
+                g = try configuration.hypergradient.compute(v: v, context)
+            } else {
+                g = try secondOrder { try configuration.hypergradient.compute(v: v, context) }
+            }
         }
         lap("hypergradient")
         for (p, grad) in zip(lambda, g) { try p.setGrad(grad.to(p.dtype)) }

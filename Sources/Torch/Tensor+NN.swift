@@ -57,10 +57,14 @@ extension Tensor {
 
     /// Scaled dot-product attention over [..., L, E] queries and [..., S, E] keys/values.
     /// `mask` is boolean (true = attend) or additive; `scale` defaults to 1/√E.
+    /// Inside `AttentionKernel.twiceDifferentiable` it runs as plain matmul and softmax.
     public static func scaledDotProductAttention(query: Tensor, key: Tensor, value: Tensor, mask: Tensor? = nil,
                                                  isCausal: Bool = false, scale: Double? = nil,
                                                  enableGQA: Bool = false) throws -> Tensor {
-        try check(ct_sdpa(query.handle, key.handle, value.handle, mask?.handle, isCausal ? 1 : 0,
+        if AttentionKernel.differentiableTwice {
+            return try AttentionKernel.math(query: query, key: key, value: value, mask: mask, isCausal: isCausal, scale: scale)
+        }
+        return try check(ct_sdpa(query.handle, key.handle, value.handle, mask?.handle, isCausal ? 1 : 0,
                           scale ?? .nan, enableGQA ? 1 : 0), "scaledDotProductAttention")
     }
 
@@ -89,5 +93,41 @@ public enum Loss {
                                                     posWeight: Tensor? = nil, reduction: Reduction = .mean) throws -> Tensor {
         try check(ct_bce_with_logits(logits.handle, target.handle, weight?.handle, posWeight?.handle, reduction.rawValue),
                   "Loss.binaryCrossEntropyWithLogits")
+    }
+}
+
+/// Which attention kernel runs. LibTorch's fused CPU attention has no derivative of its
+/// backward, so second-order hypergradients (reverse, neumann, cg) run attention as plain
+/// differentiable ops; everything else keeps the fused kernel.
+public enum AttentionKernel {
+    nonisolated(unsafe) static var differentiableTwice = false
+
+    /// Runs `body` with attention built from matmul and softmax.
+    public static func twiceDifferentiable<R>(_ body: () throws -> R) rethrows -> R {
+        let before = differentiableTwice
+        differentiableTwice = true
+        defer { differentiableTwice = before }
+        return try body()
+    }
+
+    /// softmax(q kᵀ · scale + mask) v, with key/value heads repeated for grouped queries and
+    /// the causal mask aligned top-left, as the fused kernel's `is_causal`.
+    static func math(query q: Tensor, key: Tensor, value: Tensor, mask: Tensor?, isCausal: Bool, scale: Double?) throws -> Tensor {
+        let (l, s, e) = (q.size(-2), key.size(-2), q.size(-1))
+        func repeatHeads(_ t: Tensor) throws -> Tensor {
+            let (heads, kvHeads) = (q.size(-3), t.size(-3))
+            guard heads != kvHeads else { return t }
+            let outer = Array(t.shape.dropLast(3))
+            return try t.unsqueeze(t.shape.count - 2).expand(outer + [kvHeads, heads / kvHeads, s, e]).reshape(outer + [heads, s, e])
+        }
+        var scores = try q.matmul(repeatHeads(key).transpose(-2, -1)) * (scale ?? 1 / Double(e).squareRoot())
+        if isCausal {
+            let allowed = try Tensor.ones([l, s], dtype: .bool, device: q.device).tril()
+            scores = try scores.maskedFill(allowed.logicalNot(), -.infinity)
+        }
+        if let mask {
+            scores = mask.dtype == .bool ? try scores.maskedFill(mask.logicalNot(), -.infinity) : try scores + mask.to(scores.dtype)
+        }
+        return try scores.softmax(dim: -1).matmul(repeatHeads(value))
     }
 }

@@ -64,11 +64,24 @@ final class AggregationTests: XCTestCase {
         let minus = try Tensor([0.1, 0.2, 0.0, 0.8, 0.5, 0.0], shape: [2, 3])
         let mask = try Tensor([true, true, false, true, true, false], shape: [2, 3])
         let y = try Tensor([1.0, 0.0])
-        try assertClose(PRMLoss.generativeMeta(probabilityPlus: plus, probabilityMinus: minus, mask: mask, label: y, target: .plus),
-                        [(0.8 - 1) * (0.8 - 1), 0.3 * 0.3], rtol: 1e-12)
+        let (logPlus, logMinus) = (try plus.log(), try minus.log())
+        try assertClose(PRMLoss.generativeMeta(logProbabilityPlus: logPlus, logProbabilityMinus: logMinus, mask: mask, label: y, target: .plus),
+                        [(0.8 - 1) * (0.8 - 1), 0.3 * 0.3], rtol: 1e-9)
         // "both": the negative chain is judged by P(−): mean 0.65, loss (1 − 0.65)².
-        try assertClose(PRMLoss.generativeMeta(probabilityPlus: plus, probabilityMinus: minus, mask: mask, label: y),
-                        [0.2 * 0.2, 0.35 * 0.35], rtol: 1e-12)
+        try assertClose(PRMLoss.generativeMeta(logProbabilityPlus: logPlus, logProbabilityMinus: logMinus, mask: mask, label: y),
+                        [0.2 * 0.2, 0.35 * 0.35], rtol: 1e-9)
+        // Other aggregations of the judged probabilities: min (0.7 and 0.5), geometric mean, last.
+        try assertClose(PRMLoss.generativeMeta(logProbabilityPlus: logPlus, logProbabilityMinus: logMinus, mask: mask, label: y, aggregation: .min),
+                        [0.3 * 0.3, 0.5 * 0.5], rtol: 1e-9)
+        let geometric = [(0.9 * 0.7).squareRoot(), (0.8 * 0.5).squareRoot()]
+        try assertClose(PRMLoss.generativeMeta(logProbabilityPlus: logPlus, logProbabilityMinus: logMinus, mask: mask, label: y, aggregation: .logMean),
+                        geometric.map { (1 - $0) * (1 - $0) }, rtol: 1e-9)
+        try assertClose(PRMLoss.generativeMeta(logProbabilityPlus: logPlus, logProbabilityMinus: logMinus, mask: mask, label: y, aggregation: .last),
+                        [0.3 * 0.3, 0.5 * 0.5], rtol: 1e-9)
+        for aggregation in Aggregation.allCases {
+            let loss = try PRMLoss.generativeMeta(logProbabilityPlus: logPlus, logProbabilityMinus: logMinus, mask: mask, label: y, aggregation: aggregation)
+            XCTAssertTrue(try loss.doubles().allSatisfy(\.isFinite), "\(aggregation)")
+        }
     }
 
     /// Hard and soft label cross-entropy over a softmax of the whole vocabulary, by hand.

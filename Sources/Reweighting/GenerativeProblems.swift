@@ -1,0 +1,83 @@
+import Foundation
+import PRM
+import Torch
+
+/// The lower level of DreamPRM-1.5: per conversation, the mean cross-entropy of its
+/// labelled steps' `+`/`-` tokens (softmax over the whole vocabulary); the weight key is the
+/// conversation's index, one weight per training instance.
+public final class GenerativeTrainingProblem: LowerProblem {
+    public let prm: GenerativePRM
+    let conversations: [EncodedConversation]
+    let batchSize: Int
+    public var order: ShuffledOrder
+    public let parameters: [Tensor]
+    public var frozenParameters: [Tensor] { prm.parameters().filter { !$0.requiresGrad } }
+
+    /// Every conversation must hold at least one labelled step (the reader checks this and
+    /// names the record).
+    public init(prm: GenerativePRM, conversations: [EncodedConversation], batchSize: Int, seed: UInt64) {
+        precondition(conversations.allSatisfy { !$0.readPositions.isEmpty }, "a training conversation without labels")
+        self.prm = prm
+        self.conversations = conversations
+        self.batchSize = batchSize
+        parameters = prm.trainableParameters()
+        order = ShuffledOrder(count: conversations.count, seed: seed)
+    }
+
+    public func nextBatch() throws -> [Int] { order.take(batchSize) }
+
+    public func losses(_ batch: [Int]) throws -> LowerLosses {
+        let perSample = try batch.map { i -> Tensor in
+            let c = conversations[i]
+            let logP = try prm.labelLogProbabilities(c)
+            let target = try Tensor(c.labels.map { $0 == true ? 1.0 : 0.0 }).to(logP.dtype).to(logP.device)
+            return try PRMLoss.generativeCE(logProbabilities: logP, plus: prm.plus, minus: prm.minus, target: target).mean()
+        }
+        let losses = try Tensor.stack(perSample)
+        return LowerLosses(losses, keys: try Tensor(batch.map(Int64.init)).to(losses.device))
+    }
+}
+
+/// The upper level of DreamPRM-1.5: each meta conversation's steps are judged by the
+/// probability of `+` (or of the chain's label token with `.both`), aggregated and compared
+/// with the chain's correctness (METHOD.md §4).
+public final class GenerativeMetaProblem: UpperProblem {
+    public let prm: GenerativePRM
+    let chains: [(conversation: EncodedConversation, label: Bool)]
+    let batchSize: Int
+    let target: PRMLoss.GenerativeTarget
+    let aggregation: Aggregation
+    public var order: ShuffledOrder
+    /// Of the last meta batch: the fraction of chains whose mean P(+) is on the label's side of 0.5.
+    public private(set) var lastAccuracy = 0.0
+
+    public init(prm: GenerativePRM, chains: [(conversation: EncodedConversation, label: Bool)], batchSize: Int, seed: UInt64,
+                target: PRMLoss.GenerativeTarget = .both, aggregation: Aggregation = .mean) {
+        precondition(chains.allSatisfy { !$0.conversation.readPositions.isEmpty }, "a meta conversation without steps")
+        self.prm = prm
+        self.chains = chains
+        self.batchSize = batchSize
+        self.target = target
+        self.aggregation = aggregation
+        order = ShuffledOrder(count: chains.count, seed: seed)
+    }
+
+    public func nextBatch() throws -> [Int] { order.take(batchSize) }
+
+    public func loss(_ batch: [Int]) throws -> Tensor {
+        var right = 0
+        let losses = try batch.map { i -> Tensor in
+            let logP = try prm.labelLogProbabilities(chains[i].conversation)
+            let logPlus = try logP.narrow(dim: 1, start: prm.plus, length: 1).transpose(0, 1)
+            let logMinus = try logP.narrow(dim: 1, start: prm.minus, length: 1).transpose(0, 1)
+            let meanPlus = try logPlus.detach().exp().mean().item()
+            if (meanPlus > 0.5) == chains[i].label { right += 1 }
+            let mask = try Tensor.ones(logPlus.shape, dtype: .bool, device: logPlus.device)
+            let label = try Tensor([chains[i].label ? 1.0 : 0.0]).to(logP.dtype).to(logP.device)
+            return try PRMLoss.generativeMeta(logProbabilityPlus: logPlus, logProbabilityMinus: logMinus, mask: mask, label: label,
+                                              target: target, aggregation: aggregation)
+        }
+        lastAccuracy = Double(right) / Double(batch.count)
+        return try Tensor.cat(losses).mean()
+    }
+}
