@@ -62,7 +62,7 @@ let package = Package(
         .testTarget(name: "NNTests", dependencies: ["NN", "Torch", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "NN", "Torch", "Tokenizers", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "PRMTests", dependencies: ["PRM", "Models", "NN", "Tokenizers", "Torch", "TestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "ReweightingTests", dependencies: ["Reweighting", "Evaluation", "PRM", "Models", "NN", "Torch", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "ReweightingTests", dependencies: ["Reweighting", "Evaluation", "PRM", "Models", "NN", "Tokenizers", "Torch", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "PRM", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "PlottingTests", dependencies: ["Plotting"]),
         // Runs the dreamprm binary itself: the fuzz corpus, kill-and-resume, concurrent runs.

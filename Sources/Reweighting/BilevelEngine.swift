@@ -84,7 +84,7 @@ public final class BilevelEngine<Lower: LowerProblem, Upper: UpperProblem> {
     /// L_tr = Σ_i w(key_i, features_i) ℓ_i / B, or the plain mean for the baseline.
     func weightedLoss(_ l: LowerLosses, detachWeights: Bool) throws -> Tensor {
         if configuration.baseline { return try l.perSample.mean() }
-        var w = try weights.weights(for: l.keys, features: l.features)
+        var w = try weights.weights(for: l)
         if detachWeights { w = try w.detach() }
         return try (w.to(l.perSample.dtype) * l.perSample).sum() / Double(l.perSample.size(0))
     }
@@ -127,7 +127,8 @@ public final class BilevelEngine<Lower: LowerProblem, Upper: UpperProblem> {
         try lowerOptimizer.zeroGrad()
         var total = 0.0
         for batch in batches {
-            let loss = try weightedLoss(try lower.losses(batch), detachWeights: true)
+            // Weights are constants to θ, unless they read θ's outputs undetached (the 1.5 reference's net).
+            let loss = try weightedLoss(try lower.losses(batch), detachWeights: !weights.gradientReachesModel)
             let value = try loss.item()
             guard value.isFinite else { throw EngineError("lower loss is \(value) at iteration \(iteration)") }
             total += value
@@ -163,7 +164,8 @@ public final class BilevelEngine<Lower: LowerProblem, Upper: UpperProblem> {
         } else {
             let context = HypergradientContext(theta: lower.parameters, frozen: lower.frozenParameters, lambda: lambda,
                                                lowerLosses: { try self.lower.losses(batch) },
-                                               weightedLoss: { try self.weightedLoss($0, detachWeights: false) })
+                                               weightedLoss: { try self.weightedLoss($0, detachWeights: false) },
+                                               weightsFollowModel: weights.gradientReachesModel)
             if case .darts = configuration.hypergradient {
                 g = try configuration.hypergradient.compute(v: v, context)
             } else {

@@ -26,15 +26,24 @@ public final class GenerativeTrainingProblem: LowerProblem {
 
     public func nextBatch() throws -> [Int] { order.take(batchSize) }
 
+    /// Besides the losses, each step's softmax([logit₊, logit₋]) [B, K, 2] and its mask
+    /// [B, K]: an instance net's input.
     public func losses(_ batch: [Int]) throws -> LowerLosses {
-        let perSample = try batch.map { i -> Tensor in
+        let longest = batch.map { conversations[$0].readPositions.count }.max() ?? 0
+        var perSample: [Tensor] = [], features: [Tensor] = []
+        for i in batch {
             let c = conversations[i]
             let logP = try prm.labelLogProbabilities(c)
             let target = try Tensor(c.labels.map { $0 == true ? 1.0 : 0.0 }).to(logP.dtype).to(logP.device)
-            return try PRMLoss.generativeCE(logProbabilities: logP, plus: prm.plus, minus: prm.minus, target: target).mean()
+            perSample.append(try PRMLoss.generativeCE(logProbabilities: logP, plus: prm.plus, minus: prm.minus, target: target).mean())
+            let pair = try Tensor.cat([logP.narrow(dim: 1, start: prm.plus, length: 1), logP.narrow(dim: 1, start: prm.minus, length: 1)], dim: 1)
+            let padding = try Tensor.zeros([longest - c.readPositions.count, 2], dtype: logP.dtype, device: logP.device)
+            features.append(try Tensor.cat([pair.softmax(dim: -1), padding]))
         }
         let losses = try Tensor.stack(perSample)
-        return LowerLosses(losses, keys: try Tensor(batch.map(Int64.init)).to(losses.device))
+        let mask = try Tensor(batch.flatMap { i in (0..<longest).map { $0 < conversations[i].readPositions.count } }, shape: [batch.count, longest])
+        return LowerLosses(losses, keys: try Tensor(batch.map(Int64.init)).to(losses.device), features: try Tensor.stack(features),
+                           featureMask: try mask.to(losses.device))
     }
 }
 

@@ -47,6 +47,9 @@ struct HypergradientContext {
     let lowerLosses: () throws -> LowerLosses
     /// L_tr(θ, λ) with λ in the graph.
     let weightedLoss: (LowerLosses) throws -> Tensor
+    /// Whether the lower gradient passes through the weights' inputs (an undetached instance
+    /// net): then L_tr's dependence on θ includes its weights'.
+    var weightsFollowModel = false
 
     func trainingLoss() throws -> Tensor { try weightedLoss(try lowerLosses()) }
 
@@ -81,9 +84,20 @@ extension HypergradientMethod {
                 for (p, (b, d)) in zip(c.theta, zip(base, v)) { try p.setData(try b.adding(d.to(b.dtype), alpha: alpha)) }
                 return try Autograd.noGrad { try c.lowerLosses() }
             }
-            // Each side weighted by its own weight input: weights computed from the model's
-            // outputs differ at θ − εv and θ + εv (for keyed tables the two are the same).
-            let difference = try (c.weightedLoss(try lossesAt(-eps)) - c.weightedLoss(try lossesAt(eps))) / (2 * eps)
+            let minus = try lossesAt(-eps), plus = try lossesAt(eps)
+            let difference: Tensor
+            if c.weightsFollowModel {
+                // The lower gradient includes the path through the weights' inputs, so each side
+                // is weighted by its own: L_tr(θ − εv) − L_tr(θ + εv).
+                difference = try (c.weightedLoss(minus) - c.weightedLoss(plus)) / (2 * eps)
+            } else {
+                // Weights are constants to the lower gradient: both sides take the weights at θ,
+                // read from the mean of the two sides' features (θ's own, to O(ε²)).
+                var both = plus
+                both.perSample = try minus.perSample - plus.perSample
+                if let a = minus.features, let b = plus.features { both.features = try (a + b) * 0.5 }
+                difference = try c.weightedLoss(both) / (2 * eps)
+            }
             return try ParameterVector.gradients(difference, c.lambda)
         case let .neumann(iterations, alpha):
             let gradTheta = try ParameterVector.gradients(c.trainingLoss(), c.theta, retain: true, createGraph: true)

@@ -35,3 +35,38 @@ final class InstanceTableTests: XCTestCase {
         }
     }
 }
+
+/// The instance net against a PyTorch transcription of METHOD.md §3
+/// (tools/fixtures/make_instance_net_fixture.py): weights, and the gradient that reaches the
+/// PRM's label logits through the net when its input is not detached (none when it is).
+final class InstanceNetTests: XCTestCase {
+    private struct Fixture: Decodable {
+        let hidden: Int, layers: Int
+        let parameters: [String: [Double]]
+        let logits: [Double], mask: [Bool], coefficients: [Double], weights: [Double]
+        let logit_gradient: [Double]
+    }
+
+    func testWeightsAndBothDetachModesEqualPyTorch() throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/instance_net.json")
+        let f = try JSONDecoder().decode(Fixture.self, from: Data(contentsOf: url))
+        for detach in [true, false] {
+            let net = try InstanceNet(hidden: f.hidden, hiddenLayers: f.layers, activation: .sigmoid, detachInput: detach, dtype: .float64)
+            let named = Dictionary(uniqueKeysWithValues: net.namedParameters())
+            XCTAssertEqual(Set(named.keys), Set(f.parameters.keys))
+            try Autograd.noGrad { for (name, p) in named { try p.copy_(Tensor(f.parameters[name]!, shape: p.shape)) } }
+            let logits = try Tensor(f.logits, shape: [3, 4, 2]).requiringGrad()
+            let mask = try Tensor(f.mask.map { $0 ? 1.0 : 0.0 }, shape: [3, 4]).gt(0.5)
+            let w = try net.weights(for: LowerLosses(Tensor.zeros([3]), keys: Tensor.zeros([3], dtype: .int64),
+                                                     features: logits.softmax(dim: -1), featureMask: mask))
+            assertClose(try w.doubles(), f.weights, rtol: 1e-12, "weights")
+            XCTAssertEqual(net.gradientReachesModel, !detach)
+            try (w * Tensor(f.coefficients)).sum().backward()
+            if detach {
+                XCTAssertNil(logits.grad, "a detached input passes no gradient to the PRM")
+            } else {
+                assertClose(try XCTUnwrap(logits.grad).doubles(), f.logit_gradient, rtol: 1e-10, atol: 1e-14, "gradient into the PRM's logits")
+            }
+        }
+    }
+}

@@ -51,33 +51,53 @@ final class GenerativeProblemsTests: XCTestCase {
         assertClose(try losses.perSample.doubles(), want, rtol: 1e-12)
     }
 
-    /// One plain-SGD step θ₁ = θ₀ − η∇θL_tr(θ₀, λ) on the generative PRM with an instance table:
-    /// reverse mode gives −η (∂λ∇θL_tr)ᵀ v with v = ∇L_meta(θ₁); darts at θ₀ with the same v,
-    /// times η, must match (to 1e-3: part of the decoder computes in float32, which bounds the finite difference).
-    func testInstanceTableHypergradientDartsMatchesReverse() throws {
+    /// One plain-SGD step θ₁ = θ₀ − η∇θL_tr(θ₀, λ) on the generative PRM: reverse mode gives
+    /// −η (∂λ∇θL_tr)ᵀ v with v = ∇L_meta(θ₁); darts at θ₀ with the same v, times η, must match
+    /// (to 1e-3: part of the decoder computes in float32, which bounds the finite difference).
+    private func assertDartsMatchesReverse(_ makeWeights: () throws -> DataWeights, _ name: String) throws {
         let (prm, conversations) = try prmAndConversations()
         let lower = GenerativeTrainingProblem(prm: prm, conversations: conversations, batchSize: 3, seed: 1)
         let upper = GenerativeMetaProblem(prm: prm, chains: [(conversations[0], true), (conversations[2], false)], batchSize: 2, seed: 2)
-        let lambda0 = [0.7, 1.2, 1.0], eta = 0.5
-        let table = try InstanceTable(count: 3, dtype: .float64)
-        try Autograd.noGrad { try table.raw.copy_(Tensor(lambda0)) }
+        let eta = 0.5
+        let weights = try makeWeights()
+        let lambda0 = try weights.trainableParameters().map { try $0.doubles() }
         let theta0 = try ParameterVector.clone(lower.parameters)
-        let engine = try BilevelEngine(lower: lower, upper: upper, weights: table,
+        let engine = try BilevelEngine(lower: lower, upper: upper, weights: weights,
                                        lowerOptimizer: SGD(lower.parameters, learningRate: eta),
-                                       upperOptimizer: SGD([table.raw], learningRate: 1),
+                                       upperOptimizer: SGD(weights.trainableParameters(), learningRate: 1),
                                        configuration: EngineConfiguration(unrollSteps: 1, hypergradient: .reverse))
         try engine.step()
-        let reverse = zip(lambda0, try table.raw.doubles()).map { $0 - $1 }
+        // SGD with rate 1: Δλ = −g. The step's batches are the same sets as below, in another order.
+        let reverse = try zip(lambda0, weights.trainableParameters()).flatMap { before, after in zip(before, try after.doubles()).map { $0 - $1 } }
         let v = try ParameterVector.gradients(upper.loss([0, 1]), lower.parameters)
         try ParameterVector.copy(theta0, into: lower.parameters)
-        let fresh = try InstanceTable(count: 3, dtype: .float64)
-        try Autograd.noGrad { try fresh.raw.copy_(Tensor(lambda0)) }
-        let batch = [0, 1, 2]
+        let fresh = try makeWeights()
         let darts = try HypergradientMethod.darts(radius: 1e-3).compute(v: v, HypergradientContext(
-            theta: lower.parameters, lambda: [fresh.raw], lowerLosses: { try lower.losses(batch) },
-            weightedLoss: { l in try (fresh.weights(for: l.keys) * l.perSample).sum() / Double(l.perSample.size(0)) }))
-        // The batch order of the engine's step is the problem's shuffle; darts used 0, 1, 2 in order.
-        XCTAssertGreaterThan(reverse.map(abs).max()!, 1e-8, "the hypergradient is not trivially zero")
-        assertClose(try darts[0].doubles().map { $0 * eta }, reverse, rtol: 1e-3, atol: 1e-10, "darts × η vs reverse")
+            theta: lower.parameters, lambda: fresh.trainableParameters(), lowerLosses: { try lower.losses([0, 1, 2]) },
+            weightedLoss: { l in try (fresh.weights(for: l) * l.perSample).sum() / Double(l.perSample.size(0)) },
+            weightsFollowModel: fresh.gradientReachesModel))
+        let scaled = try darts.flatMap { try $0.doubles().map { $0 * eta } }
+        XCTAssertGreaterThan(reverse.map(abs).max()!, 1e-8, "\(name): the hypergradient is not trivially zero")
+        assertClose(scaled, reverse, rtol: 1e-3, atol: 1e-9, "\(name): darts × η vs reverse")
+    }
+
+    func testInstanceTableHypergradientDartsMatchesReverse() throws {
+        try assertDartsMatchesReverse({
+            let table = try InstanceTable(count: 3, dtype: .float64)
+            try Autograd.noGrad { try table.raw.copy_(Tensor([0.7, 1.2, 1.0])) }
+            return table
+        }, "instance table")
+    }
+
+    /// The net reads the PRM's label probabilities, which darts recomputes at θ ± εv: detached
+    /// (the default), the weights are constants to the lower gradient; undetached (the
+    /// reference), the lower gradient runs through them too.
+    func testInstanceNetHypergradientDartsMatchesReverseInBothDetachModes() throws {
+        for detach in [true, false] {
+            try assertDartsMatchesReverse({
+                Runtime.manualSeed(4)
+                return try InstanceNet(hidden: 6, hiddenLayers: 2, detachInput: detach, dtype: .float64)
+            }, "instance net, input detached: \(detach)")
+        }
     }
 }

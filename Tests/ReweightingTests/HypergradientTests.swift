@@ -174,9 +174,10 @@ final class HypergradientTests: XCTestCase {
         XCTAssertEqual(Set(try theta.doubles()), [1], "θ restored")
     }
 
-    /// Weights computed from the model's outputs (as an instance net's) differ at θ − εv and
-    /// θ + εv, so darts must weight each side with its own: with w_i = λ·f_i(θ), f_i = x_i·θ and
-    /// ℓ_i = (x_i·θ − y_i)², g = [S(θ − εv) − S(θ + εv)] / 2ε where S(θ) = Σ f_i ℓ_i / N.
+    /// Weights computed from the model's outputs without detaching (the 1.5 reference's net)
+    /// differ at θ − εv and θ + εv, and the lower gradient runs through them, so darts must
+    /// weight each side with its own: with w_i = λ·f_i(θ), f_i = x_i·θ and ℓ_i = (x_i·θ − y_i)²,
+    /// g = [S(θ − εv) − S(θ + εv)] / 2ε where S(θ) = Σ f_i ℓ_i / N.
     func testDartsWeightsEachPerturbedSideWithItsOwnFeatures() throws {
         let n = 3, samples = 6
         var g = SplitMix(seed: 5)
@@ -189,7 +190,7 @@ final class HypergradientTests: XCTestCase {
         let context = HypergradientContext(theta: [theta], lambda: [lambda], lowerLosses: {
             let f = try X.matmul(theta)
             return LowerLosses(try (f - Tensor(y)).square(), keys: try Tensor.zeros([samples], dtype: .int64), features: f)
-        }, weightedLoss: { l in try (lambda * l.features! * l.perSample).sum() / Double(samples) })
+        }, weightedLoss: { l in try (lambda * l.features! * l.perSample).sum() / Double(samples) }, weightsFollowModel: true)
         let radius = 0.01
         let got = try HypergradientMethod.darts(radius: radius).compute(v: [try Tensor(v)], context)[0].doubles()
         let eps = radius / v.map { $0 * $0 }.reduce(0, +).squareRoot()
