@@ -3,7 +3,7 @@
 SWIFT ?= swift
 THREADS ?= 1
 
-.PHONY: setup models build debug test demo experiment bench-core fixtures clean
+.PHONY: setup models build debug test demo experiment experiment-instances bench-core fixtures clean
 
 setup:
 	@./scripts/setup-torch.sh
@@ -30,6 +30,10 @@ demo: setup models
 # The controlled corrupted-domain experiment with the default head on SmolLM2 (about 10 min).
 experiment: setup models
 	./scripts/experiment.sh
+
+# DreamPRM-1.5's controlled flipped-instance experiment, instance table and net, on SmolLM2.
+experiment-instances: setup models
+	./scripts/experiment-instances.sh
 
 bench-core: build
 	OMP_NUM_THREADS=$(THREADS) .build/release/dreamprm bench core --threads $(THREADS)

@@ -59,7 +59,7 @@ public enum PRMLoss {
     /// chains by P(−) and gives (1 − agg P(label token))². `aggregation` acts on the judged
     /// token's log-odds log p − log(1 − p), so `.mean` is the plain mean probability, and
     /// every aggregation works. No sigmoid on top: these are probabilities.
-    public enum GenerativeTarget: String, Codable, Sendable { case plus = "+", both }
+    public enum GenerativeTarget: String, Codable, CaseIterable, Sendable { case plus = "+", both }
 
     /// 1.5 lower level, per step: cross-entropy of the label token, the softmax taken over the
     /// whole vocabulary. `logProbabilities` [K, V] (as `GenerativePRM.labelLogProbabilities`

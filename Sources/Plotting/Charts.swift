@@ -95,8 +95,10 @@ public struct LineChart {
         public var points: [(x: Double, y: Double)]
         public var markers: Bool
         public var dashed: Bool
-        public init(name: String, points: [(x: Double, y: Double)], markers: Bool = false, dashed: Bool = false) {
-            self.name = name; self.points = points; self.markers = markers; self.dashed = dashed
+        /// Without lines, a series with markers is a scatter plot.
+        public var lines: Bool
+        public init(name: String, points: [(x: Double, y: Double)], markers: Bool = false, dashed: Bool = false, lines: Bool = true) {
+            self.name = name; self.points = points; self.markers = markers; self.dashed = dashed; self.lines = lines
         }
     }
 
@@ -123,7 +125,7 @@ public struct LineChart {
             let p = s.points.map { (axes.px(tx($0.x)), axes.py($0.y)) }
             // Earlier series are drawn wider, so a later one lying on top of them leaves them visible.
             let width = 2 + Double(series.count - 1 - i) * 0.75
-            for (a, b) in zip(p, p.dropFirst()) { c.line(a.0, a.1, b.0, b.1, color, thickness: width, dash: s.dashed ? 5 : nil) }
+            if s.lines { for (a, b) in zip(p, p.dropFirst()) { c.line(a.0, a.1, b.0, b.1, color, thickness: width, dash: s.dashed ? 5 : nil) } }
             if s.markers { for q in p { c.disc(q.0, q.1, radius: 2 + width, color) } }
             let ly = axes.top + 4 + Double(i) * 20
             c.line(axes.right + 16, ly + 9, axes.right + 40, ly + 9, color, thickness: 2, dash: s.dashed ? 5 : nil)

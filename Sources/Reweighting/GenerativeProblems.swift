@@ -1,4 +1,5 @@
 import Foundation
+import NN
 import PRM
 import Torch
 
@@ -12,16 +13,24 @@ public final class GenerativeTrainingProblem: LowerProblem {
     public var order: ShuffledOrder
     public let parameters: [Tensor]
     public var frozenParameters: [Tensor] { prm.parameters().filter { !$0.requiresGrad } }
+    /// Step log-odds log P(+) − log P(−) and tokens of the forwards with a graph since the
+    /// last `takeStatistics()`, and the last such batch's weight input (detached).
+    private var statistics = LogitStatistics()
+    private var tokensRead = 0
+    public private(set) var lastWeightInput: LowerLosses?
+    /// Each instance's losses summed over the forwards with a graph, checkpointed with the run.
+    public let lossLog: InstanceLossLog
 
     /// Every conversation must hold at least one labelled step (the reader checks this and
     /// names the record).
-    public init(prm: GenerativePRM, conversations: [EncodedConversation], batchSize: Int, seed: UInt64) {
+    public init(prm: GenerativePRM, conversations: [EncodedConversation], batchSize: Int, seed: UInt64) throws {
         precondition(conversations.allSatisfy { !$0.readPositions.isEmpty }, "a training conversation without labels")
         self.prm = prm
         self.conversations = conversations
         self.batchSize = batchSize
         parameters = prm.trainableParameters()
         order = ShuffledOrder(count: conversations.count, seed: seed)
+        lossLog = try InstanceLossLog(count: conversations.count)
     }
 
     public func nextBatch() throws -> [Int] { order.take(batchSize) }
@@ -30,20 +39,36 @@ public final class GenerativeTrainingProblem: LowerProblem {
     /// [B, K]: an instance net's input.
     public func losses(_ batch: [Int]) throws -> LowerLosses {
         let longest = batch.map { conversations[$0].readPositions.count }.max() ?? 0
-        var perSample: [Tensor] = [], features: [Tensor] = []
+        var perSample: [Tensor] = [], features: [Tensor] = [], stepLogOdds: [Tensor] = []
         for i in batch {
             let c = conversations[i]
             let logP = try prm.labelLogProbabilities(c)
             let target = try Tensor(c.labels.map { $0 == true ? 1.0 : 0.0 }).to(logP.dtype).to(logP.device)
             perSample.append(try PRMLoss.generativeCE(logProbabilities: logP, plus: prm.plus, minus: prm.minus, target: target).mean())
             let pair = try Tensor.cat([logP.narrow(dim: 1, start: prm.plus, length: 1), logP.narrow(dim: 1, start: prm.minus, length: 1)], dim: 1)
+            stepLogOdds.append(try (pair.narrow(dim: 1, start: 0, length: 1) - pair.narrow(dim: 1, start: 1, length: 1)).detach())
             let padding = try Tensor.zeros([longest - c.readPositions.count, 2], dtype: logP.dtype, device: logP.device)
             features.append(try Tensor.cat([pair.softmax(dim: -1), padding]))
         }
         let losses = try Tensor.stack(perSample)
         let mask = try Tensor(batch.flatMap { i in (0..<longest).map { $0 < conversations[i].readPositions.count } }, shape: [batch.count, longest])
-        return LowerLosses(losses, keys: try Tensor(batch.map(Int64.init)).to(losses.device), features: try Tensor.stack(features),
-                           featureMask: try mask.to(losses.device))
+        let result = LowerLosses(losses, keys: try Tensor(batch.map(Int64.init)).to(losses.device), features: try Tensor.stack(features),
+                                 featureMask: try mask.to(losses.device))
+        if Autograd.isEnabled {
+            var detached = result
+            detached.perSample = try losses.detach()
+            detached.features = try result.features!.detach()
+            lastWeightInput = detached
+            try lossLog.add(batch, try losses.detach().doubles())
+            tokensRead += batch.reduce(0) { $0 + conversations[$1].tokens.count }
+            statistics = statistics + LogitStatistics(try stepLogOdds.map { try $0.doubles() }.flatMap { $0 })
+        }
+        return result
+    }
+
+    public func takeStatistics() -> (logits: LogitStatistics, tokens: Int) {
+        defer { (statistics, tokensRead) = (LogitStatistics(), 0) }
+        return (statistics, tokensRead)
     }
 }
 
@@ -57,8 +82,10 @@ public final class GenerativeMetaProblem: UpperProblem {
     let target: PRMLoss.GenerativeTarget
     let aggregation: Aggregation
     public var order: ShuffledOrder
-    /// Of the last meta batch: the fraction of chains whose mean P(+) is on the label's side of 0.5.
+    /// Of the last meta batch: the fraction of chains whose mean P(+) is on the label's side of
+    /// 0.5, and the tokens it read.
     public private(set) var lastAccuracy = 0.0
+    public private(set) var lastTokens = 0
 
     public init(prm: GenerativePRM, chains: [(conversation: EncodedConversation, label: Bool)], batchSize: Int, seed: UInt64,
                 target: PRMLoss.GenerativeTarget = .both, aggregation: Aggregation = .mean) {
@@ -87,6 +114,32 @@ public final class GenerativeMetaProblem: UpperProblem {
                                               target: target, aggregation: aggregation)
         }
         lastAccuracy = Double(right) / Double(batch.count)
+        lastTokens = batch.reduce(0) { $0 + chains[$1].conversation.tokens.count }
         return try Tensor.cat(losses).mean()
+    }
+}
+
+/// Running sums and counts of each training instance's loss, as tensors so a checkpoint holds them.
+public final class InstanceLossLog: Module {
+    let sum: Tensor
+    let count: Tensor
+
+    init(count n: Int) throws {
+        sum = try Tensor.zeros([n], dtype: .float64)
+        count = try Tensor.zeros([n], dtype: .float64)
+        super.init()
+    }
+
+    func add(_ instances: [Int], _ losses: [Double]) throws {
+        let index = try Tensor(instances.map(Int64.init))
+        try Autograd.noGrad {
+            try sum.setData(sum.scatterAdd(dim: 0, index: index, source: Tensor(losses)))
+            try count.setData(count.scatterAdd(dim: 0, index: index, source: Tensor.ones([instances.count], dtype: .float64)))
+        }
+    }
+
+    /// Each instance's mean loss, nil for one never trained on.
+    public func means() throws -> [Double?] {
+        zip(try sum.doubles(), try count.doubles()).map { $1 > 0 ? $0 / $1 : nil }
     }
 }

@@ -14,7 +14,7 @@ public final class RunDirectory {
     private let lockDescriptor: Int32
     private var earlierRun: [String] = []
     /// What a run writes (and TensorBoard event files); a directory holding any of them holds a run.
-    static let runFiles = ["checkpoint", "metrics.jsonl", "prm.safetensors", "domain_weights.json", "run_report.json"]
+    static let runFiles = ["checkpoint", "metrics.jsonl", "prm.safetensors", "domain_weights.json", "instance_weights.json", "run_report.json"]
 
     public enum Mode { case fresh, resume, overwrite }
 

@@ -5,8 +5,51 @@ import PRM
 import Tokenizers
 import Torch
 
-/// Everything a DreamPRM (v1) run needs; the defaults are METHOD.md §5's v1 column.
+/// Which data weights a run learns.
+public enum Reweighting: String, Codable, CaseIterable, Sendable {
+    /// DreamPRM: one weight per domain (`dataset`).
+    case domain
+    /// DreamPRM-1.5: one weight per training instance (its `id`), or a net over its step scores.
+    case instanceTable = "instance-table", instanceNet = "instance-net"
+}
+
+/// The PRM's form: a scalar head on step prefixes (v1) or `+`/`-` judgements in a conversation (1.5).
+public enum PRMStyle: String, Codable, CaseIterable, Sendable { case scalar, generative }
+
+/// The learning-rate schedule at both levels.
+public enum SchedulerType: String, Codable, CaseIterable, Sendable {
+    /// StepLR: the lower level by `scheduler_step_size`/`scheduler_gamma`, the upper by the `meta_` pair.
+    case step
+    /// Linear warm-up over `warmup_ratio` of the iterations, then a cosine to 0 (1.5's default).
+    case cosine = "cosine_schedule_with_warmup"
+    case constant
+}
+
+/// Everything a training run needs. The defaults are METHOD.md §5's v1 column;
+/// `defaults(for:)` gives each method's.
 public struct V1TrainingConfiguration: Codable, Equatable {
+    public var reweighting = Reweighting.domain
+    /// nil: scalar for domain weights, generative for instance weights.
+    public var prmStyle: PRMStyle?
+    /// Instance weights: the table's (and the net's output) activation, the table's start.
+    public var activation = InstanceTable.Activation.leakyRelu
+    public var initialization = 1.0
+    /// Instance net: hidden width and layers; its input detached (default) or, as the
+    /// reference, passing the PRM gradient through its own weight.
+    public var instanceNetHidden = 100
+    public var instanceNetLayers = 1
+    public var instanceNetDetach = true
+    /// 1.5 meta loss: judge every chain by P(+) (`+`) or by its label's token (`both`).
+    public var lossTarget = PRMLoss.GenerativeTarget.both
+    public var schedulerType = SchedulerType.step
+    public var warmupRatio = 0.05
+    public var metaSchedulerStepSize = 1000
+    public var metaSchedulerGamma = 1.0
+    /// A finished run whose PRM this run starts from (1.5's cold start).
+    public var initFrom: String?
+    /// InternVL tiles per image (kept for the vision backbones; text backbones ignore images).
+    public var maxPatchNum = 6
+
     public var trainFile = ""
     public var metaFile = ""
     public var outputDirectory = "runs/dreamprm"
@@ -61,6 +104,41 @@ public struct V1TrainingConfiguration: Codable, Equatable {
     public var reportTo: [String] = []
 
     public init() {}
+
+    /// The defaults of a method: v1's for domain weights; METHOD.md §5's 1.5 Table and Net
+    /// columns for instance weights (the paper's 100,000 iterations after a cold start).
+    public static func defaults(for reweighting: Reweighting) -> Self {
+        var c = Self()
+        c.reweighting = reweighting
+        guard reweighting != .domain else { return c }
+        c.iterations = 100_000
+        c.learningRate = 5e-5
+        c.epsilon = 1e-8
+        c.weightDecay = reweighting == .instanceTable ? 0.01 : 0.05
+        c.metaLearningRate = reweighting == .instanceTable ? 5e-3 : 1e-4
+        c.metaWeightDecay = 1e-3
+        c.schedulerType = .cosine
+        c.unrollSteps = 1
+        c.lowerClipNorm = 1
+        c.upperClipNorm = 1
+        c.aggregation = .mean
+        c.activation = reweighting == .instanceTable ? .leakyRelu : .sigmoid
+        return c
+    }
+
+    public var resolvedPRMStyle: PRMStyle { prmStyle ?? (reweighting == .domain ? .scalar : .generative) }
+
+    /// The schedules of the lower and upper optimisers.
+    public var schedules: (lower: LearningRateSchedule, upper: LearningRateSchedule) {
+        switch schedulerType {
+        case .constant: return (.constant, .constant)
+        case .step: return (.step(stepSize: schedulerStepSize, gamma: schedulerGamma), .step(stepSize: metaSchedulerStepSize, gamma: metaSchedulerGamma))
+        case .cosine:
+            let upperSteps = iterations / max(1, unrollSteps)
+            return (.cosineWithWarmup(warmupSteps: Int((warmupRatio * Double(iterations)).rounded()), totalSteps: iterations),
+                    .cosineWithWarmup(warmupSteps: Int((warmupRatio * Double(upperSteps)).rounded()), totalSteps: upperSteps))
+        }
+    }
 }
 
 extension V1TrainingConfiguration {
@@ -69,6 +147,20 @@ extension V1TrainingConfiguration {
     public init(from decoder: Decoder) throws {
         self.init()
         let c = try decoder.container(keyedBy: CodingKeys.self)
+        reweighting = try c.decodeIfPresent(Reweighting.self, forKey: .reweighting) ?? reweighting
+        prmStyle = try c.decodeIfPresent(PRMStyle.self, forKey: .prmStyle) ?? prmStyle
+        activation = try c.decodeIfPresent(InstanceTable.Activation.self, forKey: .activation) ?? activation
+        initialization = try c.decodeIfPresent(Double.self, forKey: .initialization) ?? initialization
+        instanceNetHidden = try c.decodeIfPresent(Int.self, forKey: .instanceNetHidden) ?? instanceNetHidden
+        instanceNetLayers = try c.decodeIfPresent(Int.self, forKey: .instanceNetLayers) ?? instanceNetLayers
+        instanceNetDetach = try c.decodeIfPresent(Bool.self, forKey: .instanceNetDetach) ?? instanceNetDetach
+        lossTarget = try c.decodeIfPresent(PRMLoss.GenerativeTarget.self, forKey: .lossTarget) ?? lossTarget
+        schedulerType = try c.decodeIfPresent(SchedulerType.self, forKey: .schedulerType) ?? schedulerType
+        warmupRatio = try c.decodeIfPresent(Double.self, forKey: .warmupRatio) ?? warmupRatio
+        metaSchedulerStepSize = try c.decodeIfPresent(Int.self, forKey: .metaSchedulerStepSize) ?? metaSchedulerStepSize
+        metaSchedulerGamma = try c.decodeIfPresent(Double.self, forKey: .metaSchedulerGamma) ?? metaSchedulerGamma
+        initFrom = try c.decodeIfPresent(String.self, forKey: .initFrom) ?? initFrom
+        maxPatchNum = try c.decodeIfPresent(Int.self, forKey: .maxPatchNum) ?? maxPatchNum
         trainFile = try c.decodeIfPresent(String.self, forKey: .trainFile) ?? trainFile
         metaFile = try c.decodeIfPresent(String.self, forKey: .metaFile) ?? metaFile
         outputDirectory = try c.decodeIfPresent(String.self, forKey: .outputDirectory) ?? outputDirectory
@@ -137,16 +229,6 @@ public final class V1Training {
         self.progress = progress ?? log
     }
 
-    struct CheckpointMetadata: Codable {
-        var configuration: V1TrainingConfiguration
-        var engine: [String: Int]
-        var lowerPosition: [Int]
-        var metaPosition: [Int]
-        /// Per domain (epoch, index) of the hypergradient batches' orders; absent in older checkpoints.
-        var hypergradientPositions: [[Int]]?
-        var domainWeights: [String: Double]
-    }
-
     /// Reads and checks both files (meta chains split into steps); malformed input throws
     /// `DataError` before the model loads or anything is written.
     public func readData() throws -> (train: [V1TrainRecord], meta: [(chain: SplitChain, label: Bool)], report: V1DataReport) {
@@ -195,13 +277,8 @@ public final class V1Training {
         try c.validate()
         let (train, metaChains, report) = try readData()
         let device = try Check.device(c.device)
-        let dtype: DType = c.precision.hasPrefix("bf") ? .bfloat16 : .float32
         let directory = try RunDirectory(out, mode: resume ? .resume : overwrite ? .overwrite : .fresh, log: log)
-        let loaded: LoadedModel
-        do { loaded = try ModelLoader.load(try ModelRegistry.resolve(c.rewardModel)) } catch {
-            throw SettingError("reward_model", "cannot load '\(c.rewardModel)': \(error)")
-        }
-        guard let template = loaded.chatTemplate else { throw EngineError("\(loaded.source) has no chat template this build can render") }
+        let (loaded, template) = try c.loadRewardModel()
         let encoder = PromptEncoder(tokenizer: loaded.tokenizer, template: template)
         let chains = metaChains.map { m in ((0..<m.chain.count).map { encoder.encode(m.chain.prefix(through: $0)) }, m.label) }
         if report.recordsWithImages > 0 {
@@ -209,14 +286,6 @@ public final class V1Training {
         }
         if let skipped = report.metaSkipped.first {
             log("meta: \(report.metaChainsUsed) of \(report.metaRecords) records used; skipped \(skipped.value): \(skipped.key)")
-        }
-        Runtime.manualSeed(c.seed)
-        try loaded.model.to(device, dtype: dtype)
-        if let n = c.trainLayers {
-            guard n <= loaded.model.config.layerCount else {
-                throw SettingError("train_layers", "\(c.rewardModel) has \(loaded.model.config.layerCount) decoder layers, not \(n)")
-            }
-            try loaded.model.freezeAllButTopLayers(n)
         }
         let prm = try ScalarHeadPRM(backbone: loaded.model, input: c.headInput, initialization: c.headInit)
         try prm.head.to(device, dtype: .float32)
@@ -241,87 +310,69 @@ public final class V1Training {
                                        weightDecay: c.metaWeightDecay)
         let engine = try BilevelEngine(
             lower: lower, upper: upper, weights: weights, lowerOptimizer: lowerOptimizer, upperOptimizer: upperOptimizer,
-            lowerSchedule: .step(stepSize: c.schedulerStepSize, gamma: c.schedulerGamma),
+            lowerSchedule: c.schedules.lower, upperSchedule: c.schedules.upper,
             configuration: EngineConfiguration(unrollSteps: c.unrollSteps, hypergradient: try c.hypergradientMethod(),
                                                rollback: c.rollback, baseline: c.baseline, gradientAccumulation: c.gradientAccumulation,
                                                lowerClipNorm: c.lowerClipNorm, upperClipNorm: c.upperClipNorm))
-        let state = TrainingState(prm: prm, weights: weights)
-        let optimizers: [String: Optimizer] = ["prm": lowerOptimizer, "weights": upperOptimizer]
-        let checkpointURL = out.appendingPathComponent("checkpoint")
-        let metricsURL = out.appendingPathComponent("metrics.jsonl")
-        if resume {
-            let meta: CheckpointMetadata
-            do { meta = try Checkpoint.load(from: checkpointURL, module: state, optimizers: optimizers, metadata: CheckpointMetadata.self).metadata } catch {
-                throw DataError(file: checkpointURL.path, message: "cannot resume from it: \(error)")
-            }
-            try engine.restore(meta.engine)
-            lower.order.restore(epoch: meta.lowerPosition[0], index: meta.lowerPosition[1])
-            upper.order.restore(epoch: meta.metaPosition[0], index: meta.metaPosition[1])
-            for (d, position) in (meta.hypergradientPositions ?? []).enumerated() where d < lower.domainOrders.count {
-                lower.domainOrders[d].restore(epoch: position[0], index: position[1])
-            }
-            try MetricsLog.truncate(metricsURL, after: engine.iteration)
-            log("resumed from iteration \(engine.iteration)")
-        }
-        try directory.clearEarlierRun(log: log)
-        // The settings under the flags' names: `train --config RUN/config.json` repeats the run.
-        try AtomicFile.write(try JSONSerialization.data(withJSONObject: c.flagValues, options: [.prettyPrinted, .sortedKeys]),
-                             to: out.appendingPathComponent("config.json"))
-        let metrics = try MetricsLog(metricsURL)
-        // Checkpoints fall at the end of unroll windows, so a resumed run starts a fresh window
-        // and loses no rollback snapshot or reverse-mode history.
-        let saveInterval = c.baseline ? c.saveEveryIterations : (c.saveEveryIterations + c.unrollSteps - 1) / c.unrollSteps * c.unrollSteps
-        if saveInterval != c.saveEveryIterations {
-            log("checkpoints every \(saveInterval) iterations: --save_every_iterations rounded up to whole windows of --unroll_steps \(c.unrollSteps)")
-        }
-        let progress = Progress(total: c.iterations, start: engine.iteration, log: self.progress)
-        var health = TrainingHealth()
-
-        func save() throws {
-            let meta = CheckpointMetadata(configuration: c, engine: engine.state, lowerPosition: [lower.order.epoch, lower.order.index],
-                                          metaPosition: [upper.order.epoch, upper.order.index],
-                                          hypergradientPositions: lower.domainOrders.map { [$0.epoch, $0.index] }, domainWeights: try weights.snapshot())
-            try Checkpoint.save(to: checkpointURL, step: engine.iteration, module: state, optimizers: optimizers, metadata: meta) { dir in
-                try JSONFile.write(try weights.snapshot(), to: dir.appendingPathComponent("domain_weights.json"))
-            }
-        }
-
-        let tensorBoard = c.reportTo.contains("tensorboard") ? try TensorBoardWriter(directory: out) : nil
-        while engine.iteration < c.iterations {
-            let began = Date()
-            let r = try engine.step()
-            let (logits, lowerTokens) = lower.takeStatistics()
-            let seconds = Date().timeIntervalSince(began)
-            let tokens = lowerTokens + (r.metaLoss == nil ? 0 : upper.lastTokens.processed)
-            var line = MetricsLine(iteration: r.iteration, lowerLoss: r.lowerLoss, lr: r.lowerLearningRate,
-                                   saturatedFraction: logits.saturatedFraction, meanAbsLogit: logits.meanAbs,
-                                   time: Date().timeIntervalSince1970, tokensPerSecond: Double(tokens) / max(seconds, 1e-9))
-            if let m = r.metaLoss {
-                line.metaLoss = m
-                line.metaAccuracy = upper.lastAccuracy
-                line.metaSaturatedFraction = upper.lastStatistics.saturatedFraction
-                line.hypergradientNorm = r.hypergradientNorm ?? 0
-                line.domainWeights = try weights.snapshot()
-                line.metaTokens = upper.lastTokens.processed
-                line.metaTokensPerPrefix = upper.lastTokens.perPrefix
-                line.upperPhaseSeconds = r.upperPhaseSeconds
-            }
-            try metrics.append(line)
-            try tensorBoard?.add(step: r.iteration, scalars: line.scalars)
-            progress.update(r.iteration, lowerLoss: r.lowerLoss, metaLoss: r.metaLoss, metaAccuracy: r.metaLoss.map { _ in upper.lastAccuracy },
-                            logits: logits, weights: c.baseline ? nil : try weights.snapshot())
-            for warning in health.record(lower: logits, hypergradientNorm: r.hypergradientNorm) { log(warning) }
-            if r.iteration % saveInterval == 0 || r.iteration == c.iterations { try save() }
-        }
-        try SafeTensors.write(prm.stateDict(), metadata: ["format": "dreamprm-v1-prm", "reward_model": c.rewardModel, "head_input": c.headInput.rawValue,
-                                                           "head_init": c.headInit.rawValue], to: out.appendingPathComponent("prm.safetensors"))
-        try JSONFile.write(try weights.snapshot(), to: out.appendingPathComponent("domain_weights.json"))
+        let method = V1Method(engine: engine, prm: prm, weights: weights, lower: lower, upper: upper,
+                              optimizers: ["prm": lowerOptimizer, "weights": upperOptimizer], configuration: c)
+        let loop = TrainingLoop(configuration: c, directory: directory, log: log, progress: progress)
+        let seconds = try loop.run(method, resume: resume)
         var finalReport = report
         finalReport.domains = lower.domains
         try JSONFile.write(RunReport(data: finalReport, iterations: engine.iteration, domainWeights: try weights.snapshot(),
-                                     trainTokens: lower.tokenCount, seconds: progress.elapsed), to: out.appendingPathComponent("run_report.json"))
-        withExtendedLifetime(directory) {}
+                                     trainTokens: lower.tokenCount, seconds: seconds), to: directory.url.appendingPathComponent("run_report.json"))
         return finalReport
+    }
+}
+
+/// DreamPRM (v1): the scalar-head PRM on step prefixes with a domain table.
+struct V1Method: TrainingMethod {
+    let engine: BilevelEngine<V1TrainingProblem, V1MetaProblem>
+    let prm: ScalarHeadPRM
+    let weights: DomainTable
+    let lower: V1TrainingProblem
+    let upper: V1MetaProblem
+    let optimizers: [String: Optimizer]
+    let configuration: V1TrainingConfiguration
+
+    var state: Module { TrainingState(prm: prm, weights: weights) }
+
+    var dataPositions: [String: [Int]] {
+        var p = ["lower": [lower.order.epoch, lower.order.index], "meta": [upper.order.epoch, upper.order.index]]
+        for (d, order) in lower.domainOrders.enumerated() { p["hypergradient.\(d)"] = [order.epoch, order.index] }
+        return p
+    }
+
+    func restore(dataPositions p: [String: [Int]]) throws {
+        func restore(_ order: inout ShuffledOrder, _ name: String) {
+            if let position = p[name], position.count == 2 { order.restore(epoch: position[0], index: position[1]) }
+        }
+        restore(&lower.order, "lower")
+        restore(&upper.order, "meta")
+        for d in lower.domainOrders.indices { restore(&lower.domainOrders[d], "hypergradient.\(d)") }
+    }
+
+    func takeStatistics() -> (logits: LogitStatistics, tokens: Int) { lower.takeStatistics() }
+
+    func describeUpperStep(_ line: inout MetricsLine) throws {
+        line.metaAccuracy = upper.lastAccuracy
+        line.metaSaturatedFraction = upper.lastStatistics.saturatedFraction
+        line.domainWeights = try weights.snapshot()
+        line.metaTokens = upper.lastTokens.processed
+        line.metaTokensPerPrefix = upper.lastTokens.perPrefix
+    }
+
+    func weightSummary() throws -> [String: Double] { try weights.snapshot() }
+
+    func writeWeights(into directory: URL) throws {
+        try JSONFile.write(try weights.snapshot(), to: directory.appendingPathComponent("domain_weights.json"))
+    }
+
+    func writeModel(into directory: URL) throws {
+        let c = configuration
+        try SafeTensors.write(prm.stateDict(), metadata: ["format": "dreamprm-v1-prm", "reward_model": c.rewardModel, "head_input": c.headInput.rawValue,
+                                                           "head_init": c.headInit.rawValue], to: directory.appendingPathComponent("prm.safetensors"))
     }
 }
 
@@ -337,24 +388,4 @@ struct RunReport: Codable {
     var domainWeights: [String: Double]
     var trainTokens: Int
     var seconds: Double
-}
-
-/// The PRM and the data weights as one module, so a checkpoint holds both (`prm.*`, `weights.*`).
-final class TrainingState: Module {
-    let prm: Module
-    let weights: Module
-
-    init(prm: Module, weights: Module) {
-        self.prm = prm
-        self.weights = weights
-        super.init()
-    }
-}
-
-enum JSONFile {
-    static func write<T: Encodable>(_ value: T, to url: URL) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try AtomicFile.write(try encoder.encode(value), to: url)
-    }
 }

@@ -17,6 +17,15 @@ extension V1TrainingConfiguration {
             "rollback": rollback, "baseline": baseline, "soft_labels": softLabels, "strict": strict,
             "report_to": reportTo.isEmpty ? "none" : reportTo.joined(separator: ","),
         ]
+        values.merge([
+            "reweighting": reweighting.rawValue, "activation_function": activation.rawValue, "initialization": initialization,
+            "instance_net_hidden": instanceNetHidden, "instance_net_layers": instanceNetLayers,
+            "instance_net_input": instanceNetDetach ? "detached" : "reference", "loss_target": lossTarget.rawValue,
+            "scheduler_type": schedulerType.rawValue, "warmup_ratio": warmupRatio, "meta_scheduler_step_size": metaSchedulerStepSize,
+            "meta_scheduler_gamma": metaSchedulerGamma, "max_patch_num": maxPatchNum,
+        ]) { $1 }
+        if let prmStyle { values["prm_style"] = prmStyle.rawValue }
+        if let initFrom { values["init_from"] = initFrom }
         if let trainLayers { values["train_layers"] = trainLayers }
         if let lowerClipNorm { values["gradient_clipping"] = lowerClipNorm }
         if let upperClipNorm { values["meta_gradient_clipping"] = upperClipNorm }

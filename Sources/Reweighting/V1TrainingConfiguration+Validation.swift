@@ -1,3 +1,4 @@
+import Foundation
 import Models
 import PRM
 
@@ -42,6 +43,23 @@ extension V1TrainingConfiguration {
         try Check.atLeast(hypergradientPerDomain, 0, "hypergradient_batch_per_domain")
         if hypergradientPerDomain > 0 && hypergradient == "reverse" {
             throw SettingError("hypergradient_batch_per_domain", "reverse mode differentiates the window's own batches; use darts, neumann or cg")
+        }
+        try Check.atLeast(instanceNetHidden, 1, "instance_net_hidden")
+        try Check.atLeast(instanceNetLayers, 1, "instance_net_layers")
+        try Check.nonNegative(warmupRatio, "warmup_ratio")
+        guard warmupRatio < 1 else { throw SettingError("warmup_ratio", "must be below 1, not \(warmupRatio)") }
+        try Check.atLeast(metaSchedulerStepSize, 1, "meta_scheduler_step_size")
+        try Check.positive(metaSchedulerGamma, "meta_scheduler_gamma")
+        try Check.atLeast(maxPatchNum, 1, "max_patch_num")
+        switch (reweighting, resolvedPRMStyle) {
+        case (.domain, .scalar), (.instanceTable, .generative), (.instanceNet, .generative): break
+        case (.domain, .generative):
+            throw SettingError("prm_style", "domain weights train the scalar PRM here: 1.5 conversations carry no domain")
+        case (_, .scalar):
+            throw SettingError("prm_style", "instance weights train the generative PRM here; pass --prm_style generative or --reweighting domain")
+        }
+        if let initFrom, !FileManager.default.fileExists(atPath: initFrom + "/prm.safetensors") {
+            throw SettingError("init_from", "'\(initFrom)' is not a finished training run (it has no prm.safetensors)")
         }
         for target in reportTo where !["tensorboard", "none"].contains(target) {
             throw SettingError("report_to", "tensorboard or none, not '\(target)'")

@@ -55,6 +55,7 @@ enum TrainingPlots {
         if !meta.isEmpty { series.append(LineChart.Series(name: "meta loss (moving mean of 10)", points: movingMean(meta, window: 10))) }
         try save(LineChart(title: "Training losses", xLabel: "iteration", yLabel: "loss", series: series).render(), "training_losses.png")
 
+        written += try instancePlots(run: dir, lines: lines)
         let trajectories = lines.compactMap { l in l.domainWeights.map { (Double(l.iteration), $0) } }
         guard let final = trajectories.last?.1, !final.isEmpty else { return written }
         let domains = final.keys.sorted()
@@ -66,6 +67,43 @@ enum TrainingPlots {
         let bars = domains.map { (label: $0, value: final[$0]!) }
         try save(BarChart(title: "Learned domain weights (1 = unweighted)", xLabel: "domain", yLabel: "weight", bars: bars, reference: 1,
                           highlight: highlight).render(), "domain_weights.png")
+        return written
+    }
+
+    /// For instance weights: their quantiles during training, a histogram of the learned
+    /// weights, and each instance's weight against its mean training loss.
+    static func instancePlots(run dir: URL, lines: [MetricsLine]) throws -> [String] {
+        let weightsURL = dir.appendingPathComponent("instance_weights.json")
+        guard FileManager.default.fileExists(atPath: weightsURL.path) else { return [] }
+        var written: [String] = []
+        func save(_ canvas: Canvas, _ name: String) throws {
+            let url = dir.appendingPathComponent(name)
+            try AtomicFile.write(canvas.png(), to: url)
+            written.append(url.path)
+        }
+        let quantiles = lines.compactMap { l in l.weightQuantiles.map { (Double(l.iteration), $0) } }
+        if !quantiles.isEmpty {
+            let series = ["max", "q75", "median", "q25", "min"].map { q in
+                LineChart.Series(name: q, points: quantiles.compactMap { i, w in w[q].map { (x: i, y: $0) } }, dashed: q != "median")
+            }
+            try save(LineChart(title: "Instance weight quantiles during training", xLabel: "iteration", yLabel: "weight", series: series).render(),
+                     "weight_quantiles.png")
+        }
+        let weights = try JSONDecoder().decode([String: Double].self, from: Data(contentsOf: weightsURL))
+        guard let low = weights.values.min(), let high = weights.values.max() else { return written }
+        let bins = 12, width = Swift.max(high - low, 1e-12) / Double(bins)
+        var counts = [Int](repeating: 0, count: bins)
+        for w in weights.values { counts[Swift.min(bins - 1, Int((w - low) / width))] += 1 }
+        let bars = counts.enumerated().map { (label: String(format: "%.3g", low + (Double($0.offset) + 0.5) * width), value: Double($0.element)) }
+        try save(BarChart(title: "Learned instance weights (\(weights.count) instances)", xLabel: "weight (bin centre)", yLabel: "instances",
+                          bars: bars).render(), "weight_histogram.png")
+        let lossesURL = dir.appendingPathComponent("instance_losses.json")
+        if let losses = try? JSONDecoder().decode([String: Double].self, from: Data(contentsOf: lossesURL)) {
+            let points = losses.compactMap { id, loss in weights[id].map { (x: loss, y: $0) } }.sorted { $0.x < $1.x }
+            try save(LineChart(title: "Instance weight against its mean training loss", xLabel: "mean training loss", yLabel: "weight",
+                               series: [LineChart.Series(name: "instance", points: points, markers: true, lines: false)]).render(),
+                     "weight_vs_loss.png")
+        }
         return written
     }
 

@@ -62,15 +62,58 @@ struct Train: ParsableCommand {
     @Option(name: names("train_layers"), parsing: .unconditional, help: "Train only the top N decoder layers and the head (default: the whole backbone).") var trainLayers: Int?
     @Option(name: names("threads"), parsing: .unconditional, help: "CPU threads (default: LibTorch's choice).") var threads: Int?
     @Option(name: names("report_to"), help: "tensorboard: also write TensorBoard event files into weights_path (scalars of every metrics line); none (default).") var reportTo: String?
+    @Option(name: names("reweighting"), help: "domain (DreamPRM, default), instance-table or instance-net (DreamPRM-1.5); each has its own defaults (METHOD.md §5).")
+    var reweighting: String?
+    @Option(name: names("prm_style"), help: "scalar (v1 head on step prefixes) or generative (1.5 +/- judgements); default: scalar for domain, generative for instance weights.")
+    var prmStyle: String?
+    @Option(name: names("activation_function"), help: "Instance weights' activation: LeakyReLU (table default), ReLU, No, Clip, Sigmoid (net default).") var activationFunction: String?
+    @Option(name: names("aggregation_function"), help: "The 1.5 name of --aggregation: mean (1.5 default), max, min, log_mean, product, last, mean_log_odds, sum_log_odds.")
+    var aggregationFunction: String?
+    @Option(name: names("loss_target"), help: "1.5 meta loss: + (P(+) against correctness) or both (default: the label's token).") var lossTarget: String?
+    @Option(name: names("initialization"), parsing: .unconditional, help: "Instance table's start (default 1.0).") var initialization: Double?
+    @Option(name: names("instance_net_hidden"), parsing: .unconditional, help: "Instance net: hidden width (default 100).") var instanceNetHidden: Int?
+    @Option(name: names("instance_net_layers"), parsing: .unconditional, help: "Instance net: hidden layers (default 1).") var instanceNetLayers: Int?
+    @Option(name: names("instance_net_input"), help: "Instance net input: detached (default) or reference (undetached: the PRM gets gradient through its own weight).")
+    var instanceNetInput: String?
+    @Option(name: names("scheduler_type"), help: "step (StepLR; v1 default), cosine_schedule_with_warmup (1.5 default) or constant, at both levels.") var schedulerType: String?
+    @Option(name: names("warmup_ratio"), parsing: .unconditional, help: "Cosine schedule: warm-up fraction of the steps (default 0.05).") var warmupRatio: Double?
+    @Option(name: names("meta_scheduler_step_size"), parsing: .unconditional, help: "StepLR step size of the upper rate (default 1000).") var metaSchedulerStepSize: Int?
+    @Option(name: names("meta_scheduler_gamma"), parsing: .unconditional, help: "StepLR factor of the upper rate (default 1: constant).") var metaSchedulerGamma: Double?
+    @Option(name: names("init_from"), help: "A finished generative run whose PRM this run starts from (1.5's cold start).") var initFrom: String?
+    @Option(name: names("max_patch_num"), parsing: .unconditional, help: "InternVL tiles per image (default 6; text backbones ignore images).") var maxPatchNum: Int?
     @Flag(name: names("rollback"), help: "Restore θ at each window's start after the upper step and redo one lower step.") var rollback = false
-    @Flag(name: names("baseline"), help: "Lower level only, unweighted: a vanilla PRM.") var baseline = false
+    @Flag(name: [.customLong("baseline"), .customLong("retrain")], help: "Lower level only, unweighted: a vanilla PRM (1.5's cold start; --retrain is its name there).")
+    var baseline = false
     @Flag(name: names("soft_labels"), help: "Soft BCE against the MC accuracy instead of MSE.") var softLabels = false
     @Flag(help: "Meta records without steps are an error instead of skipped and counted.") var strict = false
     @Flag(help: "Continue from weights_path/checkpoint.") var resume = false
     @Flag(help: "Replace the earlier run in weights_path (without it, a directory holding a run is refused).") var overwrite = false
 
     func settings() throws -> V1TrainingConfiguration {
-        var c = V1TrainingConfiguration()
+        func parse<T: RawRepresentable & CaseIterable>(_ value: String?, _ flag: String, _ type: T.Type) throws -> T? where T.RawValue == String {
+            guard let value else { return nil }
+            guard let parsed = T(rawValue: value) else {
+                throw SettingError(flag, "one of \(T.allCases.map(\.rawValue).joined(separator: ", ")), not '\(value)'")
+            }
+            return parsed
+        }
+        var c = V1TrainingConfiguration.defaults(for: try parse(reweighting, "reweighting", Reweighting.self) ?? .domain)
+        c.prmStyle = try parse(prmStyle, "prm_style", PRMStyle.self)
+        if let a = try parse(activationFunction, "activation_function", InstanceTable.Activation.self) { c.activation = a }
+        if let t = try parse(lossTarget, "loss_target", PRMLoss.GenerativeTarget.self) { c.lossTarget = t }
+        if let s = try parse(schedulerType, "scheduler_type", SchedulerType.self) { c.schedulerType = s }
+        if let aggregationFunction {
+            guard let a = Aggregation(rawValue: aggregationFunction.replacingOccurrences(of: "_", with: "-")) else {
+                throw SettingError("aggregation_function", "one of \(Aggregation.allCases.map(\.rawValue).joined(separator: ", ")), not '\(aggregationFunction)'")
+            }
+            c.aggregation = a
+        }
+        if let instanceNetInput {
+            guard ["detached", "reference"].contains(instanceNetInput) else {
+                throw SettingError("instance_net_input", "detached or reference, not '\(instanceNetInput)'")
+            }
+            c.instanceNetDetach = instanceNetInput == "detached"
+        }
         func set<T>(_ value: T?, _ path: WritableKeyPath<V1TrainingConfiguration, T>) { if let value { c[keyPath: path] = value } }
         set(trainJSONFile, \.trainFile); set(metaJSONFile, \.metaFile); set(weightsPath, \.outputDirectory)
         set(rewardModel, \.rewardModel); set(iterationNum, \.iterations); set(batchSize, \.batchSize); set(metaBatchSize, \.metaBatchSize)
@@ -101,7 +144,10 @@ struct Train: ParsableCommand {
             guard let h = ScalarHeadInit(rawValue: headInit) else { throw SettingError("head_init", "standardized or reference, not '\(headInit)'") }
             c.headInit = h
         }
-        set(headLR, \.headLearningRate)
+        set(headLR, \.headLearningRate); set(initialization, \.initialization); set(instanceNetHidden, \.instanceNetHidden)
+        set(instanceNetLayers, \.instanceNetLayers); set(warmupRatio, \.warmupRatio); set(metaSchedulerStepSize, \.metaSchedulerStepSize)
+        set(metaSchedulerGamma, \.metaSchedulerGamma); set(maxPatchNum, \.maxPatchNum)
+        if let initFrom { c.initFrom = initFrom }
         if let reportTo { c.reportTo = reportTo.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { $0 != "none" && !$0.isEmpty } }
         if rollback { c.rollback = true }
         if baseline { c.baseline = true }
@@ -130,9 +176,15 @@ struct Train: ParsableCommand {
         let c = try settings()
         if let threads { Runtime.threadCount = threads }
         let terminal = TerminalLog()
-        let report = try V1Training(c, log: terminal.message, progress: terminal.progress).run(resume: resume, overwrite: overwrite)
-        terminal.finish()
-        print("done: \(c.outputDirectory) (\(report.trainRecords) training records in \(report.domains.count) domains, \(report.metaChainsUsed) meta chains)")
+        if c.reweighting == .domain {
+            let report = try V1Training(c, log: terminal.message, progress: terminal.progress).run(resume: resume, overwrite: overwrite)
+            terminal.finish()
+            print("done: \(c.outputDirectory) (\(report.trainRecords) training records in \(report.domains.count) domains, \(report.metaChainsUsed) meta chains)")
+        } else {
+            let report = try InstanceTraining(c, log: terminal.message, progress: terminal.progress).run(resume: resume, overwrite: overwrite)
+            terminal.finish()
+            print("done: \(c.outputDirectory) (\(report.trainRecords) training conversations, \(report.labelledSteps) judged steps, \(report.metaRecords) meta conversations)")
+        }
         for path in try TrainingPlots.write(run: URL(fileURLWithPath: c.outputDirectory)) { print("plot: \(path)") }
     }
 }

@@ -39,7 +39,7 @@ final class GenerativeProblemsTests: XCTestCase {
     /// Each conversation's loss is the mean over its steps of −log P(label token).
     func testLowerLossIsEachConversationsMeanLabelCrossEntropy() throws {
         let (prm, conversations) = try prmAndConversations()
-        let problem = GenerativeTrainingProblem(prm: prm, conversations: conversations, batchSize: 3, seed: 1)
+        let problem = try GenerativeTrainingProblem(prm: prm, conversations: conversations, batchSize: 3, seed: 1)
         let losses = try Autograd.noGrad { try problem.losses([2, 0]) }
         XCTAssertEqual(try losses.keys.doubles(), [2, 0])
         let want = try [2, 0].map { i -> Double in
@@ -56,7 +56,7 @@ final class GenerativeProblemsTests: XCTestCase {
     /// (to 1e-3: part of the decoder computes in float32, which bounds the finite difference).
     private func assertDartsMatchesReverse(_ makeWeights: () throws -> DataWeights, _ name: String) throws {
         let (prm, conversations) = try prmAndConversations()
-        let lower = GenerativeTrainingProblem(prm: prm, conversations: conversations, batchSize: 3, seed: 1)
+        let lower = try GenerativeTrainingProblem(prm: prm, conversations: conversations, batchSize: 3, seed: 1)
         let upper = GenerativeMetaProblem(prm: prm, chains: [(conversations[0], true), (conversations[2], false)], batchSize: 2, seed: 2)
         let eta = 0.5
         let weights = try makeWeights()

@@ -1,0 +1,214 @@
+import Foundation
+import Models
+import NN
+import PRM
+import Tokenizers
+import Torch
+
+/// What an instance-reweighting run reports about its data.
+public struct InstanceDataReport: Codable, Equatable {
+    public var trainRecords = 0
+    public var labelledSteps = 0
+    public var metaRecords = 0
+    public var recordsWithImages = 0
+}
+
+/// A DreamPRM-1.5 run: the generative PRM on conversations with an instance table or an
+/// instance net as the data weights, on the training loop every method shares.
+public final class InstanceTraining {
+    public let configuration: V1TrainingConfiguration
+    public let log: (String) -> Void
+    public let progress: (String) -> Void
+
+    public init(_ configuration: V1TrainingConfiguration, log: @escaping (String) -> Void, progress: ((String) -> Void)? = nil) {
+        self.configuration = configuration
+        self.log = log
+        self.progress = progress ?? log
+    }
+
+    /// Reads and checks both files: training conversations need a unique `id` and at least one
+    /// `+`/`-` judgement; meta conversations a `true_false` and at least one judged step.
+    public func readData() throws -> (train: [ConversationRecord], meta: [ConversationRecord], report: InstanceDataReport) {
+        let c = configuration
+        let train = try RecordReader.read(URL(fileURLWithPath: c.trainFile), ConversationRecord.init)
+        guard !train.isEmpty else { throw DataError(file: c.trainFile, message: "no training conversations") }
+        var seen: [String: Int] = [:]
+        var report = InstanceDataReport()
+        for (i, r) in train.enumerated() {
+            guard let id = r.id else { throw DataError(file: c.trainFile, record: i, field: "id", message: "is required: instance weights are keyed by it") }
+            if let first = seen.updateValue(i, forKey: id) {
+                throw DataError(file: c.trainFile, record: i, field: "id", message: "'\(id)' is also record \(first)'s")
+            }
+            let labelled = r.turns.filter { $0.from == .gpt }.count
+            guard labelled > 0 else {
+                throw DataError(file: c.trainFile, record: i, field: "conversations", message: "has no \"+\" or \"-\" judgement to learn from")
+            }
+            report.labelledSteps += labelled
+        }
+        let meta = try RecordReader.read(URL(fileURLWithPath: c.metaFile), ConversationRecord.init)
+        guard !meta.isEmpty else { throw DataError(file: c.metaFile, message: "no meta conversations") }
+        for (i, r) in meta.enumerated() {
+            guard r.trueFalse != nil else { throw DataError(file: c.metaFile, record: i, field: "true_false", message: "is required in a meta conversation") }
+            guard r.turns.contains(where: { $0.from == .gpt }) else {
+                throw DataError(file: c.metaFile, record: i, field: "conversations", message: "has no judged step (no gpt turn) to score")
+            }
+        }
+        report.trainRecords = train.count
+        report.metaRecords = meta.count
+        report.recordsWithImages = (train + meta).filter { $0.image != nil }.count
+        return (train, meta, report)
+    }
+
+    public func run(resume: Bool, overwrite: Bool = false) throws -> InstanceDataReport {
+        let c = configuration
+        try c.validate()
+        let (train, meta, report) = try readData()
+        let directory = try RunDirectory(URL(fileURLWithPath: c.outputDirectory), mode: resume ? .resume : overwrite ? .overwrite : .fresh, log: log)
+        let (loaded, template) = try c.loadRewardModel()
+        let device = try Check.device(c.device)
+        let encoder: ConversationEncoder
+        do { encoder = try ConversationEncoder(tokenizer: loaded.tokenizer, template: template) } catch {
+            throw SettingError("reward_model", "\(c.rewardModel) cannot be a generative PRM: \(error)")
+        }
+        func encode(_ records: [ConversationRecord], _ file: String) throws -> [EncodedConversation] {
+            let context = loaded.model.config.maxPositions
+            return try records.enumerated().map { i, r in
+                let e: EncodedConversation
+                do { e = try encoder.encode(r) } catch { throw DataError(file: file, record: i, field: "conversations", message: "\(error)") }
+                guard e.tokens.count <= context else {
+                    throw DataError(file: file, record: i, field: "conversations", message: "is \(e.tokens.count) tokens; \(c.rewardModel) reads at most \(context)")
+                }
+                return e
+            }
+        }
+        let trainConversations = try encode(train, c.trainFile)
+        let metaConversations = try encode(meta, c.metaFile)
+        if report.recordsWithImages > 0 {
+            log("notice: \(report.recordsWithImages) records name an image; \(c.rewardModel) is a text-only backbone, so images are ignored")
+        }
+        let prm = GenerativePRM(backbone: loaded.model, encoder: encoder)
+        if let run = c.initFrom { try Self.initialise(prm, from: run, rewardModel: c.rewardModel, device: device) }
+        let lower = try GenerativeTrainingProblem(prm: prm, conversations: trainConversations, batchSize: c.batchSize, seed: c.seed)
+        let upper = GenerativeMetaProblem(prm: prm, chains: zip(metaConversations, meta).map { ($0, $1.trueFalse!) }, batchSize: c.metaBatchSize,
+                                          seed: c.seed &+ 1, target: c.lossTarget, aggregation: c.aggregation)
+        let weights: DataWeights = c.reweighting == .instanceNet
+            ? try InstanceNet(hidden: c.instanceNetHidden, hiddenLayers: c.instanceNetLayers, activation: c.activation, detachInput: c.instanceNetDetach)
+            : try InstanceTable(count: train.count, initialization: c.initialization, activation: c.activation)
+        try weights.to(device)
+        let lowerOptimizer = try AdamW(lower.parameters, learningRate: c.learningRate, eps: c.epsilon, weightDecay: c.weightDecay)
+        let upperOptimizer = try AdamW(weights.trainableParameters(), learningRate: c.metaLearningRate, eps: c.metaEpsilon,
+                                       weightDecay: c.metaWeightDecay)
+        let engine = try BilevelEngine(
+            lower: lower, upper: upper, weights: weights, lowerOptimizer: lowerOptimizer, upperOptimizer: upperOptimizer,
+            lowerSchedule: c.schedules.lower, upperSchedule: c.schedules.upper,
+            configuration: EngineConfiguration(unrollSteps: c.unrollSteps, hypergradient: try c.hypergradientMethod(),
+                                               rollback: c.rollback, baseline: c.baseline, gradientAccumulation: c.gradientAccumulation,
+                                               lowerClipNorm: c.lowerClipNorm, upperClipNorm: c.upperClipNorm))
+        let method = InstanceMethod(engine: engine, prm: prm, weights: weights, lower: lower, upper: upper, ids: train.map { $0.id! },
+                                    optimizers: ["prm": lowerOptimizer, "weights": upperOptimizer], configuration: c)
+        _ = try TrainingLoop(configuration: c, directory: directory, log: log, progress: progress).run(method, resume: resume)
+        return report
+    }
+
+    /// Loads a finished generative run's PRM (the 1.5 cold start); its backbone must be this run's.
+    static func initialise(_ prm: GenerativePRM, from run: String, rewardModel: String, device: Device) throws {
+        let file = URL(fileURLWithPath: run).appendingPathComponent("prm.safetensors")
+        let weights: SafeTensorsCheckpoint
+        do { weights = try SafeTensorsCheckpoint(file) } catch { throw SettingError("init_from", "cannot read \(file.path): \(error)") }
+        let metadata = weights.files.first?.metadata ?? [:]
+        guard metadata["format"] == InstanceMethod.format else {
+            throw SettingError("init_from", "'\(run)' holds a \(metadata["format"] ?? "unknown") PRM, not a generative (\(InstanceMethod.format)) one")
+        }
+        guard metadata["reward_model"] == rewardModel else {
+            throw SettingError("init_from", "'\(run)' was trained on \(metadata["reward_model"] ?? "an unnamed backbone"), not \(rewardModel)")
+        }
+        _ = try prm.load(from: weights, strict: true)
+        try prm.to(device)
+    }
+}
+
+/// DreamPRM-1.5: the generative PRM with an instance table or an instance net.
+struct InstanceMethod: TrainingMethod {
+    static let format = "dreamprm-1.5-prm"
+    let engine: BilevelEngine<GenerativeTrainingProblem, GenerativeMetaProblem>
+    let prm: GenerativePRM
+    let weights: DataWeights
+    let lower: GenerativeTrainingProblem
+    let upper: GenerativeMetaProblem
+    /// Training instances' ids, in key order.
+    let ids: [String]
+    let optimizers: [String: Optimizer]
+    let configuration: V1TrainingConfiguration
+
+    var state: Module { TrainingState(prm: prm, weights: weights, instanceLosses: lower.lossLog) }
+
+    var dataPositions: [String: [Int]] {
+        ["lower": [lower.order.epoch, lower.order.index], "meta": [upper.order.epoch, upper.order.index]]
+    }
+
+    func restore(dataPositions p: [String: [Int]]) throws {
+        guard let l = p["lower"], let m = p["meta"], l.count == 2, m.count == 2 else { throw EngineError("the checkpoint lacks its data positions") }
+        lower.order.restore(epoch: l[0], index: l[1])
+        upper.order.restore(epoch: m[0], index: m[1])
+    }
+
+    func takeStatistics() -> (logits: LogitStatistics, tokens: Int) { lower.takeStatistics() }
+
+    func describeUpperStep(_ line: inout MetricsLine) throws {
+        line.metaAccuracy = upper.lastAccuracy
+        line.metaTokens = upper.lastTokens
+        line.weightQuantiles = try weightSummary()
+    }
+
+    /// Quantiles of the table's weights, or of the net's weights on the last lower batch.
+    func weightSummary() throws -> [String: Double] {
+        let values: [Double]
+        if let table = weights as? InstanceTable {
+            values = try table.all().doubles()
+        } else if let batch = lower.lastWeightInput {
+            values = try Autograd.noGrad { try weights.weights(for: batch).doubles() }
+        } else {
+            return [:]
+        }
+        return Quantiles.summary(values)
+    }
+
+    /// `{id: weight}` for every training instance (the net's from one pass over the data).
+    func instanceWeights() throws -> [String: Double] {
+        let values: [Double]
+        if let table = weights as? InstanceTable {
+            values = try table.all().doubles()
+        } else {
+            values = try Autograd.noGrad {
+                try stride(from: 0, to: ids.count, by: 8).flatMap { start in
+                    try weights.weights(for: lower.losses(Array(start..<min(start + 8, ids.count)))).doubles()
+                }
+            }
+        }
+        return Dictionary(uniqueKeysWithValues: zip(ids, values))
+    }
+
+    /// `instance_weights.json` and `instance_losses.json` (each instance's mean training loss so far).
+    func writeWeights(into directory: URL) throws {
+        try JSONFile.write(try instanceWeights(), to: directory.appendingPathComponent("instance_weights.json"))
+        let losses = try lower.lossLog.means()
+        try JSONFile.write(Dictionary(uniqueKeysWithValues: zip(ids, losses).compactMap { id, l in l.map { (id, $0) } }),
+                           to: directory.appendingPathComponent("instance_losses.json"))
+    }
+
+    func writeModel(into directory: URL) throws {
+        try SafeTensors.write(prm.stateDict(), metadata: ["format": Self.format, "reward_model": configuration.rewardModel,
+                                                           "plus_token": "\(prm.plus)", "minus_token": "\(prm.minus)"],
+                              to: directory.appendingPathComponent("prm.safetensors"))
+    }
+}
+
+/// Minimum, quartiles and maximum, for logs.
+enum Quantiles {
+    static func summary(_ values: [Double]) -> [String: Double] {
+        guard !values.isEmpty else { return [:] }
+        let sorted = values.sorted()
+        func q(_ p: Double) -> Double { sorted[Int((p * Double(sorted.count - 1)).rounded())] }
+        return ["min": sorted[0], "q25": q(0.25), "median": q(0.5), "q75": q(0.75), "max": sorted[sorted.count - 1]]
+    }
+}
