@@ -37,9 +37,13 @@ public struct TrainedPRM {
         let prm = try ScalarHeadPRM(backbone: loaded.model, input: input, initialization: initialization)
         _ = try prm.load(from: weights, strict: true)
         try prm.to(device)
+        return TrainedPRM(prm: prm, encoder: PromptEncoder(tokenizer: loaded.tokenizer, template: template), fingerprint: try fingerprint(of: file))
+    }
+
+    /// Identifies a weights file by path, size and modification time.
+    static func fingerprint(of file: URL) throws -> String {
         let attributes = try FileManager.default.attributesOfItem(atPath: file.path)
-        let fingerprint = "\(file.standardizedFileURL.path)|\(attributes[.size] ?? 0)|\((attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0)"
-        return TrainedPRM(prm: prm, encoder: PromptEncoder(tokenizer: loaded.tokenizer, template: template), fingerprint: fingerprint)
+        return "\(file.standardizedFileURL.path)|\(attributes[.size] ?? 0)|\((attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0)"
     }
 
     /// Step logits of every candidate of one question, each cut into steps by `splitter`.
@@ -109,19 +113,19 @@ public struct ScoreCache: Codable {
 
     public static func scores(for trained: TrainedPRM, records: [BestOfNRecord], testFile: URL, splitter: StepSplitter,
                               settings: String, cache url: URL, log: (String) -> Void) throws -> [[[Double]]] {
-        try scores(for: [(trained, url)], records: records, testFile: testFile, splitter: splitter, settings: settings, log: log)[0]
+        try scores(for: [(.scalar(trained), url)], records: records, testFile: testFile, splitter: splitter, settings: settings, log: log)[0]
     }
 
     /// Scores of several PRMs, each with its own cache, question by question: layers the PRMs
     /// hold in common (`SharedTrunk`) run once per question for all of them.
-    public static func scores(for prms: [(trained: TrainedPRM, cache: URL)], records: [BestOfNRecord], testFile: URL,
+    public static func scores(for prms: [(trained: LoadedPRM, cache: URL)], records: [BestOfNRecord], testFile: URL,
                               splitter: StepSplitter, settings: String, log: (String) -> Void) throws -> [[[[Double]]]] {
         let testIdentity = try fileIdentity(testFile)
         var caches = prms.map { prm -> ScoreCache in
             let fresh = ScoreCache(prm: prm.trained.fingerprint, testFile: testIdentity, settings: settings, stepLogits: [])
             return loaded(prm.cache, standingFor: fresh, records: records, log: log) ?? fresh
         }
-        let trunk = try SharedTrunk(prms.map(\.trained.prm.backbone))
+        let trunk = try SharedTrunk(prms.compactMap { if case .scalar(let t) = $0.trained { t.prm.backbone } else { nil } })
         if let trunk { log("the PRMs share their bottom \(trunk.layers) layers; those run once per question") }
         let start = caches.map(\.stepLogits.count).min() ?? records.count
         let began = Date()

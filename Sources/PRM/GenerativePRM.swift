@@ -83,6 +83,8 @@ public struct ConversationEncoder {
 /// `+` token, softmax over the whole vocabulary, at the position before the step's label.
 /// All steps of a conversation come from one forward.
 public final class GenerativePRM: Module {
+    /// The `format` in the metadata of a trained generative PRM's `prm.safetensors`.
+    public static let fileFormat = "dreamprm-1.5-prm"
     @Key("backbone") public var backbone: CausalLM
     public let plus: Int, minus: Int
 

@@ -104,7 +104,11 @@ public final class InstanceTraining {
             configuration: EngineConfiguration(unrollSteps: c.unrollSteps, hypergradient: try c.hypergradientMethod(),
                                                rollback: c.rollback, baseline: c.baseline, gradientAccumulation: c.gradientAccumulation,
                                                lowerClipNorm: c.lowerClipNorm, upperClipNorm: c.upperClipNorm))
+        // Scoring later writes candidates under the system prompt the PRM learned with.
+        let prompts = Dictionary(grouping: train.compactMap(\.systemPrompt), by: { $0 })
+        let systemPrompt = prompts.max { $0.value.count < $1.value.count }?.key
         let method = InstanceMethod(engine: engine, prm: prm, weights: weights, lower: lower, upper: upper, ids: train.map { $0.id! },
+                                    systemPrompt: systemPrompt,
                                     optimizers: ["prm": lowerOptimizer, "weights": upperOptimizer], configuration: c)
         _ = try TrainingLoop(configuration: c, directory: directory, log: log, progress: progress).run(method, resume: resume)
         return report
@@ -116,8 +120,8 @@ public final class InstanceTraining {
         let weights: SafeTensorsCheckpoint
         do { weights = try SafeTensorsCheckpoint(file) } catch { throw SettingError("init_from", "cannot read \(file.path): \(error)") }
         let metadata = weights.files.first?.metadata ?? [:]
-        guard metadata["format"] == InstanceMethod.format else {
-            throw SettingError("init_from", "'\(run)' holds a \(metadata["format"] ?? "unknown") PRM, not a generative (\(InstanceMethod.format)) one")
+        guard metadata["format"] == GenerativePRM.fileFormat else {
+            throw SettingError("init_from", "'\(run)' holds a \(metadata["format"] ?? "unknown") PRM, not a generative (\(GenerativePRM.fileFormat)) one")
         }
         guard metadata["reward_model"] == rewardModel else {
             throw SettingError("init_from", "'\(run)' was trained on \(metadata["reward_model"] ?? "an unnamed backbone"), not \(rewardModel)")
@@ -129,7 +133,6 @@ public final class InstanceTraining {
 
 /// DreamPRM-1.5: the generative PRM with an instance table or an instance net.
 struct InstanceMethod: TrainingMethod {
-    static let format = "dreamprm-1.5-prm"
     let engine: BilevelEngine<GenerativeTrainingProblem, GenerativeMetaProblem>
     let prm: GenerativePRM
     let weights: DataWeights
@@ -137,6 +140,8 @@ struct InstanceMethod: TrainingMethod {
     let upper: GenerativeMetaProblem
     /// Training instances' ids, in key order.
     let ids: [String]
+    /// The training conversations' (most common) system prompt, saved for scoring.
+    let systemPrompt: String?
     let optimizers: [String: Optimizer]
     let configuration: V1TrainingConfiguration
 
@@ -197,8 +202,9 @@ struct InstanceMethod: TrainingMethod {
     }
 
     func writeModel(into directory: URL) throws {
-        try SafeTensors.write(prm.stateDict(), metadata: ["format": Self.format, "reward_model": configuration.rewardModel,
-                                                           "plus_token": "\(prm.plus)", "minus_token": "\(prm.minus)"],
+        try SafeTensors.write(prm.stateDict(), metadata: ["format": GenerativePRM.fileFormat, "reward_model": configuration.rewardModel,
+                                                           "plus_token": "\(prm.plus)", "minus_token": "\(prm.minus)",
+                                                           "system_prompt": systemPrompt ?? ""],
                               to: directory.appendingPathComponent("prm.safetensors"))
     }
 }

@@ -91,10 +91,10 @@ struct Evaluate: ParsableCommand {
         }
         let settings = "splitter=\(splitter)|format=\(v.format.rawValue)|reward_model=\(rewardModel ?? "as trained")"
         // All PRMs load first: the bottom layers they share then run once per question.
-        var prms: [(trained: TrainedPRM, cache: URL)] = []
+        var prms: [(trained: LoadedPRM, cache: URL)] = []
         for (name, path) in v.prms {
             log("loading \(name) (\(path))")
-            do { prms.append((try TrainedPRM.load(URL(fileURLWithPath: path), rewardModel: rewardModel, device: v.device),
+            do { prms.append((try LoadedPRM.load(URL(fileURLWithPath: path), rewardModel: rewardModel, device: v.device),
                               out.appendingPathComponent("scores-\(name).json"))) } catch {
                 throw SettingError("prm", "\(name): cannot load '\(path)': \(error)")
             }

@@ -1,3 +1,4 @@
+import Evaluation
 import Foundation
 import Models
 import PRM
@@ -105,6 +106,18 @@ final class InstanceTrainingTests: XCTestCase {
         let b = try SafeTensorsFile(dir.appendingPathComponent("warm/prm.safetensors"))
         let key = try XCTUnwrap(a.names.first { $0.contains("layers.0.mlp.up_proj") }, "a frozen layer")
         XCTAssertEqual(try b.tensor(key).doubles(), try a.tensor(key).doubles())
+
+        // The run scores best-of-N candidates as `evaluate` does: one conversation per candidate
+        // under the training system prompt, a `+` turn after each step, log-odds of P(+).
+        guard case .generative(let trained) = try LoadedPRM.load(dir.appendingPathComponent("warm")) else { return XCTFail("not generative") }
+        XCTAssertEqual(trained.systemPrompt, "Judge each step.")
+        let candidate = "Step 1: The cup is fine.\n\nStep 2: The lid is broken."
+        let got = try trained.stepLogits(question: "Is all in order?", candidates: [candidate], splitter: .v1)[0]
+        let conversation = try trained.encoder.encode(system: "Judge each step.", question: "Is all in order?",
+                                                      steps: StepSplitter.v1.split(candidate).steps)
+        let p = try Autograd.noGrad { try trained.prm.stepProbabilities(conversation).doubles() }
+        XCTAssertEqual(got.count, 2)
+        assertClose(got.map { 1 / (1 + Foundation.exp(-$0)) }, p, rtol: 1e-5, "σ(step logit) is P(+)")
 
         var notARun = configuration(.instanceTable, iterations: 1, output: "bad")
         notARun.initFrom = dir.path
