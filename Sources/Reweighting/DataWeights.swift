@@ -103,7 +103,7 @@ public final class InstanceNet: Module, DataWeights {
     /// its own weight (`detachInput = false`).
     public let detachInput: Bool
 
-    public init(hidden: Int = 100, hiddenLayers: Int = 1, activation: InstanceTable.Activation = .sigmoid, detachInput: Bool = true,
+    public init(hidden: Int = 10, hiddenLayers: Int = 1, activation: InstanceTable.Activation = .sigmoid, detachInput: Bool = true,
                 dtype: DType = .float32) throws {
         precondition(hidden >= 1 && hiddenLayers >= 1, "an instance net needs at least one hidden layer of one unit")
         var layers = [try Linear(2, hidden, dtype: dtype)]

@@ -36,7 +36,7 @@ public struct V1TrainingConfiguration: Codable, Equatable {
     public var initialization = 1.0
     /// Instance net: hidden width and layers; its input detached (default) or, as the
     /// reference, passing the PRM gradient through its own weight.
-    public var instanceNetHidden = 100
+    public var instanceNetHidden = 10
     public var instanceNetLayers = 1
     public var instanceNetDetach = true
     /// 1.5 meta loss: judge every chain by P(+) (`+`) or by its label's token (`both`).

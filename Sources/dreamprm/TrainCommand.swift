@@ -71,7 +71,7 @@ struct Train: ParsableCommand {
     var aggregationFunction: String?
     @Option(name: names("loss_target"), help: "1.5 meta loss: + (P(+) against correctness) or both (default: the label's token).") var lossTarget: String?
     @Option(name: names("initialization"), parsing: .unconditional, help: "Instance table's start (default 1.0).") var initialization: Double?
-    @Option(name: names("instance_net_hidden"), parsing: .unconditional, help: "Instance net: hidden width (default 100).") var instanceNetHidden: Int?
+    @Option(name: names("instance_net_hidden"), parsing: .unconditional, help: "Instance net: hidden width (default 10, the reference's --hidden_dim).") var instanceNetHidden: Int?
     @Option(name: names("instance_net_layers"), parsing: .unconditional, help: "Instance net: hidden layers (default 1).") var instanceNetLayers: Int?
     @Option(name: names("instance_net_input"), help: "Instance net input: detached (default) or reference (undetached: the PRM gets gradient through its own weight).")
     var instanceNetInput: String?

@@ -1,6 +1,6 @@
 """Data for the controlled flipped-instance experiment of DreamPRM-1.5 (`make
 experiment-instances`): training conversations whose steps say that an object is fine or
-broken, judged `+` for fine and `-` for broken, except a quarter of the instances (chosen at
+broken (each step its own object), judged `+` for fine and `-` for broken, except a quarter of the instances (chosen at
 random) with every judgement flipped; and a clean meta set of conversations whose steps are
 all fine (correct chains) or all broken (wrong chains).
 
@@ -16,12 +16,13 @@ import sys
 
 SYSTEM = "You judge each step of a report: answer + if the step is right and - if it is wrong."
 NOUNS = ["box", "cup", "lamp", "door", "pipe", "gate", "wheel", "shelf"]
+COLOURS = ["red", "blue", "green", "grey", "white", "black", "brown", "yellow"]
 
 
 def conversation(rng, steps, labels):
     turns = [{"from": "system", "value": SYSTEM}, {"from": "human", "value": "### Question:\nIs everything in order?"}]
-    for (noun, ok), label in zip(steps, labels):
-        turns.append({"from": "human", "value": f"The {noun} is {'fine' if ok else 'broken'}."})
+    for (thing, ok), label in zip(steps, labels):
+        turns.append({"from": "human", "value": f"The {thing} is {'fine' if ok else 'broken'}."})
         turns.append({"from": "gpt", "value": "+" if label else "-"})
     return turns
 
@@ -31,14 +32,16 @@ def main(out, instances=64, seed=7):
     flipped = set(rng.sample(range(instances), instances // 4))
     train = []
     for i in range(instances):
-        steps = [(rng.choice(NOUNS), rng.random() < 0.5) for _ in range(2)]
+        # Every step names its own object (colour, noun, room), so a PRM that memorises an
+        # instance's judgements sees them as its own, not as those of a shared text.
+        steps = [(f"{rng.choice(COLOURS)} {rng.choice(NOUNS)} in room {2 * i + k}", rng.random() < 0.5) for k in range(2)]
         truth = [ok for _, ok in steps]
         labels = [not t for t in truth] if i in flipped else truth
         train.append({"id": f"instance-{i}", "conversations": conversation(rng, steps, labels)})
     meta = []
     for i in range(16):
         correct = i % 2 == 0
-        steps = [(rng.choice(NOUNS), correct) for _ in range(2)]
+        steps = [(f"{rng.choice(COLOURS)} {rng.choice(NOUNS)} in hall {2 * i + k}", correct) for k in range(2)]
         meta.append({"id": f"meta-{i}", "true_false": correct, "conversations": conversation(rng, steps, [correct] * 2)})
     os.makedirs(out, exist_ok=True)
     for name, value in [("train.json", train), ("meta.json", meta), ("flipped.json", sorted(f"instance-{i}" for i in flipped))]:
