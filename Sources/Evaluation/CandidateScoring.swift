@@ -19,9 +19,7 @@ public struct TrainedPRM {
     }
 
     public static func load(_ location: URL, rewardModel: String? = nil, device: Device = .cpu) throws -> TrainedPRM {
-        var isDir: ObjCBool = false
-        FileManager.default.fileExists(atPath: location.path, isDirectory: &isDir)
-        let file = isDir.boolValue ? location.appendingPathComponent("prm.safetensors") : location
+        let file = weightsFile(location)
         let weights = try SafeTensorsCheckpoint(file)
         let metadata = weights.files.first?.metadata ?? [:]
         guard let backboneName = rewardModel ?? metadata["reward_model"] else {
@@ -38,6 +36,13 @@ public struct TrainedPRM {
         _ = try prm.load(from: weights, strict: true)
         try prm.to(device)
         return TrainedPRM(prm: prm, encoder: PromptEncoder(tokenizer: loaded.tokenizer, template: template), fingerprint: try fingerprint(of: file))
+    }
+
+    /// A run directory's `prm.safetensors`, or the file itself.
+    static func weightsFile(_ location: URL) -> URL {
+        var isDirectory: ObjCBool = false
+        FileManager.default.fileExists(atPath: location.path, isDirectory: &isDirectory)
+        return isDirectory.boolValue ? location.appendingPathComponent("prm.safetensors") : location
     }
 
     /// Identifies a weights file by path, size and modification time.

@@ -52,9 +52,7 @@ public enum LoadedPRM {
     case generative(TrainedGenerativePRM)
 
     public static func load(_ location: URL, rewardModel: String? = nil, device: Device = .cpu) throws -> LoadedPRM {
-        var isDirectory: ObjCBool = false
-        FileManager.default.fileExists(atPath: location.path, isDirectory: &isDirectory)
-        let file = isDirectory.boolValue ? location.appendingPathComponent("prm.safetensors") : location
+        let file = TrainedPRM.weightsFile(location)
         let weights = try SafeTensorsCheckpoint(file)
         let metadata = weights.files.first?.metadata ?? [:]
         guard metadata["format"] == GenerativePRM.fileFormat else { return .scalar(try TrainedPRM.load(location, rewardModel: rewardModel, device: device)) }

@@ -96,14 +96,7 @@ public final class InstanceTraining {
             : try InstanceTable(count: train.count, initialization: c.initialization, activation: c.activation)
         try weights.to(device)
         let lowerOptimizer = try AdamW(lower.parameters, learningRate: c.learningRate, eps: c.epsilon, weightDecay: c.weightDecay)
-        let upperOptimizer = try AdamW(weights.trainableParameters(), learningRate: c.metaLearningRate, eps: c.metaEpsilon,
-                                       weightDecay: c.metaWeightDecay)
-        let engine = try BilevelEngine(
-            lower: lower, upper: upper, weights: weights, lowerOptimizer: lowerOptimizer, upperOptimizer: upperOptimizer,
-            lowerSchedule: c.schedules.lower, upperSchedule: c.schedules.upper,
-            configuration: EngineConfiguration(unrollSteps: c.unrollSteps, hypergradient: try c.hypergradientMethod(),
-                                               rollback: c.rollback, baseline: c.baseline, gradientAccumulation: c.gradientAccumulation,
-                                               lowerClipNorm: c.lowerClipNorm, upperClipNorm: c.upperClipNorm))
+        let (engine, upperOptimizer) = try c.engine(lower: lower, upper: upper, weights: weights, lowerOptimizer: lowerOptimizer)
         // Scoring later writes candidates under the system prompt the PRM learned with.
         let prompts = Dictionary(grouping: train.compactMap(\.systemPrompt), by: { $0 })
         let systemPrompt = prompts.max { $0.value.count < $1.value.count }?.key

@@ -1,4 +1,5 @@
 import Models
+import NN
 import PRM
 import Tokenizers
 import Torch
@@ -21,5 +22,19 @@ extension V1TrainingConfiguration {
             try loaded.model.freezeAllButTopLayers(n)
         }
         return (loaded, template)
+    }
+
+    /// The bi-level engine of a run: its schedules, hypergradient and clipping, and the upper
+    /// AdamW over the data weights.
+    func engine<Lower, Upper>(lower: Lower, upper: Upper, weights: DataWeights, lowerOptimizer: Optimizer) throws
+        -> (BilevelEngine<Lower, Upper>, upperOptimizer: Optimizer) {
+        let upperOptimizer = try AdamW(weights.trainableParameters(), learningRate: metaLearningRate, eps: metaEpsilon, weightDecay: metaWeightDecay)
+        let engine = try BilevelEngine(
+            lower: lower, upper: upper, weights: weights, lowerOptimizer: lowerOptimizer, upperOptimizer: upperOptimizer,
+            lowerSchedule: schedules.lower, upperSchedule: schedules.upper,
+            configuration: EngineConfiguration(unrollSteps: unrollSteps, hypergradient: try hypergradientMethod(), rollback: rollback,
+                                               baseline: baseline, gradientAccumulation: gradientAccumulation,
+                                               lowerClipNorm: lowerClipNorm, upperClipNorm: upperClipNorm))
+        return (engine, upperOptimizer)
     }
 }

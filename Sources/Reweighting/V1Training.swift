@@ -306,14 +306,7 @@ public final class V1Training {
         let lowerOptimizer = try AdamW(lower.parameters, learningRate: c.learningRate, eps: c.epsilon, weightDecay: c.weightDecay)
         lowerOptimizer.learningRateScales = prm.learningRateScales(for: lower.parameters, backboneRate: c.learningRate,
                                                                    headRate: c.headLearningRate)
-        let upperOptimizer = try AdamW(weights.trainableParameters(), learningRate: c.metaLearningRate, eps: c.metaEpsilon,
-                                       weightDecay: c.metaWeightDecay)
-        let engine = try BilevelEngine(
-            lower: lower, upper: upper, weights: weights, lowerOptimizer: lowerOptimizer, upperOptimizer: upperOptimizer,
-            lowerSchedule: c.schedules.lower, upperSchedule: c.schedules.upper,
-            configuration: EngineConfiguration(unrollSteps: c.unrollSteps, hypergradient: try c.hypergradientMethod(),
-                                               rollback: c.rollback, baseline: c.baseline, gradientAccumulation: c.gradientAccumulation,
-                                               lowerClipNorm: c.lowerClipNorm, upperClipNorm: c.upperClipNorm))
+        let (engine, upperOptimizer) = try c.engine(lower: lower, upper: upper, weights: weights, lowerOptimizer: lowerOptimizer)
         let method = V1Method(engine: engine, prm: prm, weights: weights, lower: lower, upper: upper,
                               optimizers: ["prm": lowerOptimizer, "weights": upperOptimizer], configuration: c)
         let loop = TrainingLoop(configuration: c, directory: directory, log: log, progress: progress)

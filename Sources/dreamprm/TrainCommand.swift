@@ -55,7 +55,9 @@ struct Train: ParsableCommand {
             parsing: .unconditional, help: "neumann: terms of the series; cg: iterations (default 1, Betty's).") var hypergradientIterations: Int?
     @Option(name: names("neumann_alpha"), parsing: .unconditional, help: "neumann: the series' step α (default 1).") var neumannAlpha: Double?
     @Option(name: names("scoring"), help: "Meta chains: shared-prefix (default) or per-prefix; same scores.") var scoring: String?
-    @Option(name: names("aggregation"), help: "Meta aggregation: mean-log-odds (code, default), sum-log-odds (paper), mean, min, …") var aggregation: String?
+    @Option(name: [.customLong("aggregation"), .customLong("aggregation_function"), .customLong("aggregation-function")],
+            help: "Meta aggregation: mean-log-odds (v1 code, v1 default), sum-log-odds (v1 paper), mean (1.5 default), min, max, product, last, log-mean; 1.5's name --aggregation_function and underscores (log_mean) are accepted.")
+    var aggregation: String?
     @Option(name: names("head_input"), help: "Scalar head on the last-position logits (default, as v1) or hidden state.") var headInput: String?
     @Option(name: names("head_init"), help: "standardized (default: zero head over standardised features, p = 0.5 at the start) or reference (the original's PyTorch initialisation over raw features; saturates on large vocabularies).") var headInit: String?
     @Option(name: names("head_lr"), parsing: .unconditional, help: "With --head_init standardized: the head's rate; one step moves z by at most about twice this (default 0.05).") var headLR: Double?
@@ -67,8 +69,6 @@ struct Train: ParsableCommand {
     @Option(name: names("prm_style"), help: "scalar (v1 head on step prefixes) or generative (1.5 +/- judgements); default: scalar for domain, generative for instance weights.")
     var prmStyle: String?
     @Option(name: names("activation_function"), help: "Instance weights' activation: LeakyReLU (table default), ReLU, No, Clip, Sigmoid (net default).") var activationFunction: String?
-    @Option(name: names("aggregation_function"), help: "The 1.5 name of --aggregation: mean (1.5 default), max, min, log_mean, product, last, mean_log_odds, sum_log_odds.")
-    var aggregationFunction: String?
     @Option(name: names("loss_target"), help: "1.5 meta loss: + (P(+) against correctness) or both (default: the label's token).") var lossTarget: String?
     @Option(name: names("initialization"), parsing: .unconditional, help: "Instance table's start (default 1.0).") var initialization: Double?
     @Option(name: names("instance_net_hidden"), parsing: .unconditional, help: "Instance net: hidden width (default 10, the reference's --hidden_dim).") var instanceNetHidden: Int?
@@ -102,12 +102,6 @@ struct Train: ParsableCommand {
         if let a = try parse(activationFunction, "activation_function", InstanceTable.Activation.self) { c.activation = a }
         if let t = try parse(lossTarget, "loss_target", PRMLoss.GenerativeTarget.self) { c.lossTarget = t }
         if let s = try parse(schedulerType, "scheduler_type", SchedulerType.self) { c.schedulerType = s }
-        if let aggregationFunction {
-            guard let a = Aggregation(rawValue: aggregationFunction.replacingOccurrences(of: "_", with: "-")) else {
-                throw SettingError("aggregation_function", "one of \(Aggregation.allCases.map(\.rawValue).joined(separator: ", ")), not '\(aggregationFunction)'")
-            }
-            c.aggregation = a
-        }
         if let instanceNetInput {
             guard ["detached", "reference"].contains(instanceNetInput) else {
                 throw SettingError("instance_net_input", "detached or reference, not '\(instanceNetInput)'")
@@ -131,7 +125,7 @@ struct Train: ParsableCommand {
             c.scoring = s
         }
         if let aggregation {
-            guard let a = Aggregation(rawValue: aggregation) else {
+            guard let a = Aggregation(rawValue: aggregation.replacingOccurrences(of: "_", with: "-")) else {
                 throw SettingError("aggregation", "one of \(Aggregation.allCases.map(\.rawValue).joined(separator: ", ")), not '\(aggregation)'")
             }
             c.aggregation = a
