@@ -32,9 +32,12 @@ if [ ! -f "$DATA/test.json" ] || [ ! -f "$stamp" ]; then
 fi
 
 # One budget for both: the same iterations, batch, learning rate and trainable layers; the
-# default head. DreamPRM adds an upper step every 5 iterations.
+# default head. DreamPRM adds an upper step every 3 iterations, on 10 meta chains, with the
+# hypergradient taken on 2 training records of every domain: with the last lower batch (4
+# records of 5 domains) and 2 meta chains the corrupted domain is missing from most upper
+# steps, and its weight moved by noise.
 COMMON=(--train_json_file "$DATA/train.json" --meta_json_file "$DATA/meta.json" --iteration_num "$ITERATIONS"
-        --batch_size 4 --meta_batch_size 2 --lr 1e-4 --meta_lr 0.1 --unroll_steps 5 --train_layers 4
+        --batch_size 4 --meta_batch_size 10 --lr 1e-4 --meta_lr 0.1 --unroll_steps 3 --hypergradient_batch_per_domain 2 --train_layers 4
         --save_every_iterations 20 --threads "$THREADS")
 evals=(); trained=()
 for seed in $SEEDS; do
