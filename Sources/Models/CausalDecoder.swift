@@ -123,6 +123,14 @@ public final class CausalLM: Module {
         if count > 0 { try model.norm.freeze(false) }
     }
 
+    /// Decoder layers from the bottom that, with the token embeddings, hold no trainable
+    /// parameter: the states leaving them depend on the tokens alone.
+    public var frozenBottomLayers: Int {
+        func frozen(_ m: Module) -> Bool { m.trainableParameters().isEmpty }
+        guard frozen(model.embedTokens) else { return 0 }
+        return model.layers.prefix(while: frozen).count
+    }
+
     /// Where the weights live (move them with `to(_:dtype:)`).
     public var device: Device { embeddingWeight.device }
 

@@ -87,6 +87,8 @@ public final class GenerativePRM: Module {
     public static let fileFormat = "dreamprm-1.5-prm"
     @Key("backbone") public var backbone: CausalLM
     public let plus: Int, minus: Int
+    /// Set while training with frozen bottom layers: they then run once per conversation.
+    public var trunkCache: FrozenTrunkCache?
 
     public init(backbone: CausalLM, encoder: ConversationEncoder) {
         _backbone.wrappedValue = backbone
@@ -99,7 +101,16 @@ public final class GenerativePRM: Module {
     public func labelLogProbabilities(_ conversation: EncodedConversation) throws -> Tensor {
         let device = backbone.device
         let n = conversation.tokens.count
-        let hidden = try backbone.hiddenStates(.tokens(Tensor(conversation.tokens.map(Int64.init), shape: [1, n]).to(device)))
+        let ids = try Tensor(conversation.tokens.map(Int64.init), shape: [1, n]).to(device)
+        let bottom = backbone.frozenBottomLayers
+        let hidden: Tensor
+        if let trunkCache, bottom > 0 {
+            let key = FrozenTrunkCache.Key(tokens: conversation.tokens, layers: bottom, dtype: backbone.embeddingWeight.dtype)
+            let entering = try trunkCache.states(key) { try Autograd.noGrad { try backbone.hiddenStates(.tokens(ids), layers: 0..<bottom) } }
+            hidden = try backbone.hiddenStates(.embeddings(entering), layers: bottom..<backbone.config.layerCount)
+        } else {
+            hidden = try backbone.hiddenStates(.tokens(ids))
+        }
         let read = try Tensor(conversation.readPositions.map(Int64.init)).to(device)
         let logits = try backbone.logits(hidden.squeeze(0).indexSelect(dim: 0, index: read))
         // Half-precision logits are upcast for the softmax; float64 (tests) stays as it is.

@@ -88,6 +88,9 @@ public final class InstanceTraining {
         }
         let prm = GenerativePRM(backbone: loaded.model, encoder: encoder)
         if let run = c.initFrom { try Self.initialise(prm, from: run, rewardModel: c.rewardModel, device: device) }
+        // Conversations recur (darts reads each lower batch three times): with --train_layers
+        // their frozen trunk states are kept, within 1 GiB.
+        prm.trunkCache = FrozenTrunkCache(byteBudget: 1 << 30)
         let lower = try GenerativeTrainingProblem(prm: prm, conversations: trainConversations, batchSize: c.batchSize, seed: c.seed)
         let upper = GenerativeMetaProblem(prm: prm, chains: zip(metaConversations, meta).map { ($0, $1.trueFalse!) }, batchSize: c.metaBatchSize,
                                           seed: c.seed &+ 1, target: c.lossTarget, aggregation: c.aggregation)

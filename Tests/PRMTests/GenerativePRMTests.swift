@@ -58,6 +58,47 @@ final class GenerativePRMTests: XCTestCase {
         XCTAssertGreaterThan(spread.max()! - spread.min()!, 0.1, "the reference scores differ, so equality is informative")
     }
 
+    /// With the bottom layer frozen and a trunk cache, the scores still equal transformers', read
+    /// from the cache the second time, and the trained layer's gradients are those without it.
+    func testTrunkCacheKeepsScoresAndGradients() throws {
+        guard let url = try? ModelRegistry.resolve("smollm2-135m-instruct") else { throw XCTSkip("smollm2-135m-instruct is not installed") }
+        let fixture = try JSONDecoder().decode(Fixture.self, from: Data(contentsOf: fixtures.appendingPathComponent("generative_prm.json")))
+        let loaded = try ModelLoader.load(url)
+        let encoder = try ConversationEncoder(tokenizer: loaded.tokenizer, template: try XCTUnwrap(loaded.chatTemplate))
+        let prm = GenerativePRM(backbone: try ModelLoader.loadHuggingFaceWeights(fixtures.appendingPathComponent("tiny-chat-llama")), encoder: encoder)
+        try prm.backbone.freezeAllButTopLayers(1)
+        XCTAssertEqual(prm.backbone.frozenBottomLayers, 1)
+        let conversations = try fixture.conversations.map { try encoder.encode(messages($0)) }
+        func gradients(_ c: EncodedConversation) throws -> [[Double]] {
+            let trained = prm.trainableParameters()
+            let loss = try prm.labelLogProbabilities(c).narrow(dim: 1, start: prm.plus, length: 1).sum()
+            return try Autograd.grad(of: [loss], wrt: trained).map { try XCTUnwrap($0).doubles() }
+        }
+        let uncached = try conversations.map(gradients)
+        let cache = FrozenTrunkCache(byteBudget: 1 << 20)
+        prm.trunkCache = cache
+        for pass in 0..<2 {
+            for (i, c) in conversations.enumerated() {
+                let logP = try Autograd.noGrad { try prm.labelLogProbabilities(c).narrow(dim: 1, start: prm.plus, length: 1).squeeze(1).doubles() }
+                assertClose(logP, fixture.tiny[i].log_p_plus, rtol: 0, atol: 1e-4, "conversation \(i), pass \(pass) through the cache")
+            }
+        }
+        XCTAssertEqual([cache.misses, cache.hits], [4, 4])
+        for (i, c) in conversations.enumerated() {
+            XCTAssertEqual(try gradients(c), uncached[i], "conversation \(i): cached trunk states")
+        }
+
+        // Room for the first two conversations' states (hidden size 8, float32) less a byte:
+        // the second evicts the first.
+        let sizes = conversations.map { $0.tokens.count * 8 * 4 }
+        let small = FrozenTrunkCache(byteBudget: sizes[0] + sizes[1] - 1)
+        prm.trunkCache = small
+        for c in [conversations[0], conversations[0], conversations[1], conversations[1], conversations[0]] {
+            _ = try Autograd.noGrad { try prm.labelLogProbabilities(c) }
+        }
+        XCTAssertEqual([small.misses, small.hits], [3, 2])
+    }
+
     /// A chain to judge gets a `+` turn after each step, one read position per step, and a
     /// label that is not `+` or `-` is refused.
     func testChainsAndBadLabels() throws {
