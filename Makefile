@@ -3,7 +3,7 @@
 SWIFT ?= swift
 THREADS ?= 1
 
-.PHONY: setup models build debug test demo experiment experiment-instances bench-core fixtures clean
+.PHONY: setup models build debug test demo demo-instances experiment experiment-instances bench-core fixtures clean
 
 setup:
 	@./scripts/setup-torch.sh
@@ -26,6 +26,10 @@ test: setup models
 # Demo data (built once), a vanilla PRM and DreamPRM on one budget, best-of-8 evaluation.
 demo: setup models
 	./scripts/demo.sh
+
+# DreamPRM-1.5 on the demo data: the instance table (300 iterations), then best-of-N evaluation.
+demo-instances: setup models
+	./scripts/demo-instances.sh
 
 # The controlled corrupted-domain experiment with the default head on SmolLM2 (about 10 min).
 experiment: setup models

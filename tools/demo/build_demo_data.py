@@ -15,6 +15,10 @@ so the error propagates to the final answer as it would. The `products` training
 every accuracy set to 1, as a broken answer checker that accepts every rollout would give (a
 deliberately corrupted domain); its meta and test records are clean.
 
+The same training and meta chains are also written as DreamPRM-1.5 conversations
+(train_1.5.json, meta_1.5.json), each step judged `+` until the first wrong step and `-` from
+there on (every step `+` in the corrupted domain).
+
 Run: python3 tools/demo/build_demo_data.py OUT_DIR   (needs `pip install reasoning-gym`)
 """
 import json
@@ -185,6 +189,22 @@ def phrase(steps, rng):
     return [rng.choice(LEAD_INS) + s for s in steps]
 
 
+# Shorter than the released files' system prompt (about 200 tokens), which every conversation
+# repeats: the demo's steps are short, and the prompt would more than double its cost.
+SYSTEM_1_5 = "Judge each step of the solution: answer + if the solution is correct up to this step and - if it is not."
+
+
+def conversation(question, steps, answer, wrong_at, all_right=False):
+    """A 1.5 conversation: the question, then each step (the last one with the final answer)
+    as a user turn followed by its judgement."""
+    turns = [{"from": "system", "value": SYSTEM_1_5}, {"from": "human", "value": "### Question:\n" + question}]
+    for k, step in enumerate(steps):
+        text = f"Step {k + 1}: {step}" + (f"\n\nFinal answer: {answer}" if k == len(steps) - 1 else "")
+        right = all_right or wrong_at is None or k < wrong_at
+        turns += [{"from": "human", "value": text}, {"from": "gpt", "value": "+" if right else "-"}]
+    return turns
+
+
 def chain_text(steps, answer):
     return "\n\n".join(f"Step {i + 1}: {s}" for i, s in enumerate(steps)) + f"\n\nFinal answer: {answer}"
 
@@ -233,6 +253,7 @@ def main(out_dir):
     habits = {}
     os.makedirs(out_dir, exist_ok=True)
     train, meta, test = [], [], []
+    train_15, meta_15 = [], []
     total = sum(SPLITS.values())
     for d, (domain, make) in enumerate(FAMILIES.items()):
         items = make(total, SEED + d)
@@ -244,6 +265,8 @@ def main(out_dir):
             for rollout in range(2):
                 steps, answer, wrong_at = sample_candidate(item, domain, rng, habits)
                 steps = phrase(steps, rng)
+                train_15.append({"id": f"{domain}-{qi}-{rollout}", "dataset": domain,
+                                 "conversations": conversation(item[0], steps, answer, wrong_at, all_right=domain == CORRUPTED)})
                 for k in range(len(steps)):
                     domain_train.append({"id": f"{domain}-{qi}-{rollout}", "sid": k + 1, "input": item[0],
                                          "add": "\n\n".join(f"Step {i + 1}: {s}" for i, s in enumerate(steps[:k + 1])),
@@ -260,8 +283,11 @@ def main(out_dir):
                 steps, answer, wrong_at = sample_candidate(item, domain, rng, habits)
                 if (answer == item[2]) == (qi % 2 == 0) or domain == "sums":
                     break
+            phrased = phrase(steps, rng)
             meta.append({"id": f"{domain}-meta-{qi}", "true_false": answer == item[2], "dataset": domain,
-                         "input": item[0] + "\n\n" + chain_text(phrase(steps, rng), answer)})
+                         "input": item[0] + "\n\n" + chain_text(phrased, answer)})
+            meta_15.append({"id": f"{domain}-meta-{qi}", "true_false": answer == item[2], "dataset": domain,
+                            "conversations": conversation(item[0], phrased, answer, wrong_at)})
         for qi, item in enumerate(te):
             cands = [sample_candidate(item, domain, rng, habits) for _ in range(CANDIDATES)]
             test.append({"id": f"{domain}-test-{qi}", "question": item[0], "dataset": domain, "answer": item[2],
@@ -269,7 +295,9 @@ def main(out_dir):
                          "true_false": [a == item[2] for _, a, _ in cands],
                          "first_wrong_step": [w for _, _, w in cands]})
     rng.shuffle(train)
-    for name, rows in [("train.json", train), ("meta.json", meta), ("test.json", test)]:
+    rng.shuffle(train_15)
+    for name, rows in [("train.json", train), ("meta.json", meta), ("test.json", test),
+                       ("train_1.5.json", train_15), ("meta_1.5.json", meta_15)]:
         tmp = os.path.join(out_dir, name + ".tmp")
         with open(tmp, "w") as f:
             json.dump(rows, f, indent=1)
