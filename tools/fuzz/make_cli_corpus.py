@@ -167,6 +167,48 @@ bad_meta("meta: malformed line", json.dumps(META[0]) + "\n{\"id\": 1, \n", ["bad
 train("meta: no steps with --strict", ["--strict"], ["bad-meta.jsonl", "record 1", "Step N"],
       files={"bad-meta.jsonl": "\n".join(json.dumps(r) for r in [META[0], meta_record(1, input="no steps")])}, meta_file="{work}/bad-meta.jsonl")
 
+
+# ---- train --reweighting instance-table|instance-net: 1.5 conversations -------------------------
+def conversation(cid, labels, correct=None):
+    turns = [{"from": "system", "value": "Judge each step."}, {"from": "human", "value": "Is all in order?"}]
+    for i, label in enumerate(labels):
+        turns += [{"from": "human", "value": f"Step {i + 1}: the cup is fine."}, {"from": "gpt", "value": label}]
+    r = {"conversations": turns}
+    if cid is not DROP:
+        r["id"] = cid
+    if correct is not None:
+        r["true_false"] = correct
+    return r
+
+
+CONVERSATIONS = {"c-train.json": json.dumps([conversation(f"c{i}", ["+", "-"]) for i in range(3)]),
+                 "c-meta.json": json.dumps([conversation("m0", ["+"], True), conversation("m1", ["-"], False)])}
+
+
+def instances(name, method, train_records=None, meta_records=None, extra=(), expect=()):
+    files = dict(CONVERSATIONS)
+    if train_records is not None:
+        files["c-train.json"] = json.dumps(train_records)
+    if meta_records is not None:
+        files["c-meta.json"] = json.dumps(meta_records)
+    train(name, ["--reweighting", method, *extra], list(expect), files=files, train_file="{work}/c-train.json",
+          meta_file="{work}/c-meta.json")
+
+
+for method in ["instance-table", "instance-net"]:
+    ok = conversation("c0", ["+"])
+    instances(f"{method}: a conversation without labels", method, [ok, conversation("c1", [])],
+              expect=["c-train.json", "record 1", "conversations"])
+    instances(f"{method}: a label neither + nor -", method, [ok, conversation("c1", ["yes"])],
+              expect=["c-train.json", "record 1", "conversations[3].value"])
+    instances(f"{method}: an id used twice", method, [ok, ok], expect=["c-train.json", "record 1", "id"])
+    instances(f"{method}: an id missing", method, [ok, conversation(DROP, ["+"])], expect=["c-train.json", "record 1", "id"])
+    instances(f"{method}: a meta conversation without true_false", method, meta_records=[conversation("m0", ["+"])],
+              expect=["c-meta.json", "record 0", "true_false"])
+    instances(f"{method}: --init_from not a run", method, extra=["--init_from", "{work}/no-run"], expect=["--init_from", "no-run"])
+    instances(f"{method}: --init_from a scalar-head run", method, extra=["--init_from", "{sentinel}"], expect=["--init_from"])
+
+
 # ---- train: damaged checkpoints (a copy of the sentinel run, resumed) ---------------------------
 def damaged(name, steps, expect, exit=2):
     train(name, ["--resume", "--iteration_num", "6"], expect, exit, setup=[{"copy": "{sentinel}", "to": "{work}/run"}] + steps)
