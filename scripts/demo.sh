@@ -14,22 +14,7 @@ started=$(date +%s)
 say() { printf '\n== %s (%ds)\n' "$1" $(( $(date +%s) - started )); }
 
 say "building"
-# A failed build stops here: an older binary must not run in its place.
-build_log=$(mktemp)
-if ! swift build -c release > "$build_log" 2>&1; then
-    grep -E "error" "$build_log" | head -20; echo "the build failed (full log: $build_log)"; exit 1
-fi
-BIN=.build/release/dreamprm
-
-# Data made by another version of the generator is made again.
-stamp="$DATA/.generator-$(sha256sum tools/demo/build_demo_data.py | cut -c1-16)"
-if [ ! -f "$DATA/test.json" ] || [ ! -f "$stamp" ]; then
-    say "building demo data into $DATA (reasoning-gym from PyPI into .demo-python)"
-    python3 -m pip install --quiet --disable-pip-version-check --target .demo-python reasoning-gym
-    rm -rf "$DATA"
-    PYTHONPATH=.demo-python python3 tools/demo/build_demo_data.py "$DATA"
-    touch "$stamp"
-fi
+. scripts/lib/demo-setup.sh
 
 # One budget for both: the same iterations, batch, learning rate and trainable layers; the
 # default head. DreamPRM adds an upper step every 3 iterations, on 10 meta chains, with the
