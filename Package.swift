@@ -69,7 +69,7 @@ let package = Package(
         .testTarget(name: "ReweightingTests", dependencies: ["Reweighting", "Evaluation", "PRM", "Models", "NN", "Tokenizers", "Torch", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "PRM", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "PlottingTests", dependencies: ["Plotting"]),
-        .testTarget(name: "ImagingTests", dependencies: ["Imaging"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ImagingTests", dependencies: ["Imaging"], resources: [.copy("Fixtures"), .copy("ProcessorFixtures")]),
         // Runs the dreamprm binary itself: the fuzz corpus, kill-and-resume, concurrent runs.
         .testTarget(name: "CLITests", dependencies: ["dreamprm", "Evaluation", "PRM", "Reweighting", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "Models", "Torch", "TestSupport"], resources: [.copy("Fixtures")]),
