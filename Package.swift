@@ -64,7 +64,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Torch", "Models"], path: "Tests/Support"),
         .testTarget(name: "TorchTests", dependencies: ["Torch", "Models", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Torch", "TestSupport"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "ModelsTests", dependencies: ["Models", "NN", "Torch", "Tokenizers", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "Imaging", "NN", "Torch", "Tokenizers", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "PRMTests", dependencies: ["PRM", "Models", "NN", "Tokenizers", "Torch", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ReweightingTests", dependencies: ["Reweighting", "Evaluation", "PRM", "Models", "NN", "Tokenizers", "Torch", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "PRM", "TestSupport"], resources: [.copy("Fixtures")]),

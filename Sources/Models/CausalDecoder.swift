@@ -105,7 +105,7 @@ public final class CausalLM: Module {
         self.config = config
         model = try DecoderModel(config)
         _head.wrappedValue = config.tieWordEmbeddings ? nil : try Linear(config.hiddenSize, config.vocabSize, bias: false)
-        rotary = RotaryEmbedding(dim: config.headDim, base: config.ropeTheta, scaling: config.ropeScaling)
+        rotary = RotaryEmbedding(dim: config.headDim, base: config.ropeTheta, scaling: config.ropeScaling, mropeSection: config.mropeSection)
         super.init()
     }
 
@@ -139,7 +139,8 @@ public final class CausalLM: Module {
 
     /// Final hidden states [B, L, H].
     /// - attentionMask: [B, cached + L], 1 for real tokens, 0 for padding (nil: no padding).
-    /// - positions: [B, L] position ids (nil: cached length + 0..<L; with a mask, counted over real tokens).
+    /// - positions: [B, L] position ids, or [3, B, L] for M-RoPE (nil: cached length + 0..<L; with
+    ///   a mask, counted over real tokens).
     /// - cache: filled with this call's keys and values when given.
     /// - visibility: boolean [B or 1, L, cached + L], true where a query may attend to a key. It
     ///   replaces the causal and padding pattern (several sequences packed into one, a tree of

@@ -28,6 +28,9 @@ public struct DecoderConfig: Equatable, Sendable {
     /// Biases on the q/k/v projections (Qwen2: true, Llama: false).
     public var attentionBias: Bool
     public var tieWordEmbeddings: Bool
+    /// M-RoPE (Qwen2-VL): how many of the head's frequency pairs follow the temporal, height and
+    /// width positions; nil for ordinary 1-D rotary positions.
+    public var mropeSection: [Int]? = nil
 
     public init(modelType: String, vocabSize: Int, hiddenSize: Int, intermediateSize: Int, layerCount: Int, headCount: Int,
                 kvHeadCount: Int, headDim: Int? = nil, rmsNormEps: Double, ropeTheta: Double, ropeScaling: RopeScaling = .none,
@@ -66,30 +69,7 @@ extension DecoderConfig {
 
     /// Reads a Hugging Face `config.json`.
     public init(configJSON url: URL) throws {
-        let source = url.path
-        guard let j = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any] else {
-            throw ConfigError(source: source, message: "not a JSON object")
-        }
-        func int(_ key: String) throws -> Int {
-            guard let v = j[key] as? Int else { throw ConfigError(source: source, message: "field '\(key)' is missing or not an integer") }
-            return v
-        }
-        let type = j["model_type"] as? String ?? ""
-        guard DecoderConfig.supportedTypes.contains(type) else {
-            throw ConfigError(source: source, message: "model_type '\(type)' is not supported (\(DecoderConfig.supportedTypes.sorted().joined(separator: ", ")))")
-        }
-        let heads = try int("num_attention_heads")
-        // transformers 5 nests rope settings in `rope_parameters`; older configs use rope_theta + rope_scaling.
-        let rope = (j["rope_parameters"] as? [String: Any]) ?? (j["rope_scaling"] as? [String: Any]) ?? [:]
-        let theta = (rope["rope_theta"] as? Double) ?? (j["rope_theta"] as? Double) ?? 10000
-        let maxPositions = j["max_position_embeddings"] as? Int ?? 2048
-        self.init(modelType: type, vocabSize: try int("vocab_size"), hiddenSize: try int("hidden_size"),
-                  intermediateSize: try int("intermediate_size"), layerCount: try int("num_hidden_layers"),
-                  headCount: heads, kvHeadCount: j["num_key_value_heads"] as? Int ?? heads, headDim: j["head_dim"] as? Int,
-                  rmsNormEps: j["rms_norm_eps"] as? Double ?? 1e-6, ropeTheta: theta,
-                  ropeScaling: try RopeScaling(rope, maxPositions: maxPositions, source: source), maxPositions: maxPositions,
-                  attentionBias: j["attention_bias"] as? Bool ?? (type == "qwen2"),
-                  tieWordEmbeddings: j["tie_word_embeddings"] as? Bool ?? false)
+        self = try ConfigFile.decode(DecoderConfig.self, from: url)
     }
 
     /// Reads the `{arch}.*` keys of a GGUF file. Whether embeddings are tied is decided by
@@ -130,22 +110,104 @@ extension DecoderConfig {
 }
 
 extension RopeScaling {
-    init(_ p: [String: Any], maxPositions: Int, source: String) throws {
-        let type = (p["rope_type"] as? String) ?? (p["type"] as? String) ?? "default"
-        let factor = p["factor"] as? Double ?? 1
-        let original = p["original_max_position_embeddings"] as? Int ?? maxPositions
-        switch type {
-        case "default": self = .none
+    init(_ p: RopeParameters?, maxPositions: Int) throws {
+        guard let p else {
+            self = .none
+            return
+        }
+        let factor = p.factor ?? 1
+        let original = p.originalMaxPositions ?? maxPositions
+        switch p.type ?? "default" {
+        case "default", "mrope": self = .none  // M-RoPE's sections are read apart; its frequencies are the default ones
         case "linear": self = .linear(factor: factor)
         case "dynamic": self = .dynamic(factor: factor, originalMaxPositions: original)
         case "llama3":
-            self = .llama3(factor: factor, lowFreqFactor: p["low_freq_factor"] as? Double ?? 1,
-                           highFreqFactor: p["high_freq_factor"] as? Double ?? 4, originalMaxPositions: original)
+            self = .llama3(factor: factor, lowFreqFactor: p.lowFreqFactor ?? 1, highFreqFactor: p.highFreqFactor ?? 4,
+                           originalMaxPositions: original)
         case "yarn":
-            self = .yarn(factor: factor, originalMaxPositions: original, betaFast: p["beta_fast"] as? Double ?? 32,
-                         betaSlow: p["beta_slow"] as? Double ?? 1, attentionFactor: p["attention_factor"] as? Double)
-        default:
-            throw ConfigError(source: source, message: "rope type '\(type)' is not supported (default, linear, dynamic, llama3, yarn)")
+            self = .yarn(factor: factor, originalMaxPositions: original, betaFast: p.betaFast ?? 32, betaSlow: p.betaSlow ?? 1,
+                         attentionFactor: p.attentionFactor)
+        case let other:
+            throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription:
+                "rope type '\(other)' is not supported (default, linear, dynamic, llama3, yarn, mrope)"))
+        }
+    }
+}
+
+/// `rope_parameters` (transformers 5) or `rope_scaling` (older configs).
+struct RopeParameters: Decodable {
+    let type: String?
+    let theta: Double?
+    let factor: Double?
+    let originalMaxPositions: Int?
+    let lowFreqFactor: Double?, highFreqFactor: Double?
+    let betaFast: Double?, betaSlow: Double?, attentionFactor: Double?
+    let mropeSection: [Int]?
+
+    enum CodingKeys: String, CodingKey {
+        case ropeType = "rope_type", type, theta = "rope_theta", factor, originalMaxPositions = "original_max_position_embeddings"
+        case lowFreqFactor = "low_freq_factor", highFreqFactor = "high_freq_factor", betaFast = "beta_fast", betaSlow = "beta_slow"
+        case attentionFactor = "attention_factor", mropeSection = "mrope_section"
+    }
+
+    init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        type = try c.decodeIfPresent(String.self, forKey: .ropeType) ?? c.decodeIfPresent(String.self, forKey: .type)
+        theta = try c.decodeIfPresent(Double.self, forKey: .theta)
+        factor = try c.decodeIfPresent(Double.self, forKey: .factor)
+        originalMaxPositions = try c.decodeIfPresent(Int.self, forKey: .originalMaxPositions)
+        lowFreqFactor = try c.decodeIfPresent(Double.self, forKey: .lowFreqFactor)
+        highFreqFactor = try c.decodeIfPresent(Double.self, forKey: .highFreqFactor)
+        betaFast = try c.decodeIfPresent(Double.self, forKey: .betaFast)
+        betaSlow = try c.decodeIfPresent(Double.self, forKey: .betaSlow)
+        attentionFactor = try c.decodeIfPresent(Double.self, forKey: .attentionFactor)
+        mropeSection = try c.decodeIfPresent([Int].self, forKey: .mropeSection)
+    }
+}
+
+extension DecoderConfig: Decodable {
+    /// `model_type`s whose decoder this is, and the architecture each means here.
+    static let decoderFamilies = ["llama": "llama", "qwen2": "qwen2", "qwen2_vl": "qwen2", "qwen2_vl_text": "qwen2"]
+
+    enum CodingKeys: String, CodingKey {
+        case modelType = "model_type", vocabSize = "vocab_size", hiddenSize = "hidden_size", intermediateSize = "intermediate_size"
+        case layerCount = "num_hidden_layers", headCount = "num_attention_heads", kvHeadCount = "num_key_value_heads"
+        case headDim = "head_dim", rmsNormEps = "rms_norm_eps", ropeTheta = "rope_theta", ropeParameters = "rope_parameters"
+        case ropeScaling = "rope_scaling", maxPositions = "max_position_embeddings", attentionBias = "attention_bias"
+        case tieWordEmbeddings = "tie_word_embeddings"
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let declared = try c.decode(String.self, forKey: .modelType)
+        guard let family = DecoderConfig.decoderFamilies[declared] else {
+            throw DecodingError.dataCorruptedError(forKey: .modelType, in: c, debugDescription:
+                "'\(declared)' is not supported (\(DecoderConfig.decoderFamilies.keys.sorted().joined(separator: ", ")))")
+        }
+        let heads = try c.decode(Int.self, forKey: .headCount)
+        let maxPositions = try c.decodeIfPresent(Int.self, forKey: .maxPositions) ?? 2048
+        // transformers 5 nests rope settings in `rope_parameters`; older configs use rope_theta + rope_scaling.
+        let rope = try c.decodeIfPresent(RopeParameters.self, forKey: .ropeParameters) ?? c.decodeIfPresent(RopeParameters.self, forKey: .ropeScaling)
+        let scaling: RopeScaling
+        do { scaling = try RopeScaling(rope, maxPositions: maxPositions) } catch let e as DecodingError {
+            guard case .dataCorrupted(let context) = e else { throw e }
+            throw DecodingError.dataCorruptedError(forKey: c.contains(.ropeParameters) ? .ropeParameters : .ropeScaling, in: c,
+                                                   debugDescription: context.debugDescription)
+        }
+        self.init(modelType: family, vocabSize: try c.decode(Int.self, forKey: .vocabSize),
+                  hiddenSize: try c.decode(Int.self, forKey: .hiddenSize), intermediateSize: try c.decode(Int.self, forKey: .intermediateSize),
+                  layerCount: try c.decode(Int.self, forKey: .layerCount), headCount: heads,
+                  kvHeadCount: try c.decodeIfPresent(Int.self, forKey: .kvHeadCount) ?? heads,
+                  headDim: try c.decodeIfPresent(Int.self, forKey: .headDim),
+                  rmsNormEps: try c.decodeIfPresent(Double.self, forKey: .rmsNormEps) ?? 1e-6,
+                  ropeTheta: try rope?.theta ?? c.decodeIfPresent(Double.self, forKey: .ropeTheta) ?? 10000,
+                  ropeScaling: scaling, maxPositions: maxPositions,
+                  attentionBias: try c.decodeIfPresent(Bool.self, forKey: .attentionBias) ?? (family == "qwen2"),
+                  tieWordEmbeddings: try c.decodeIfPresent(Bool.self, forKey: .tieWordEmbeddings) ?? false)
+        mropeSection = rope?.mropeSection
+        if let sections = mropeSection, sections.reduce(0, +) != headDim / 2 {
+            throw DecodingError.dataCorruptedError(forKey: c.contains(.ropeParameters) ? .ropeParameters : .ropeScaling, in: c,
+                                                   debugDescription: "mrope_section \(sections) must add up to head_dim / 2 = \(headDim / 2)")
         }
     }
 }

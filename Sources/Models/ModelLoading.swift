@@ -133,3 +133,37 @@ struct GGUFSource: TensorSource {
         return try w.reshape([heads, rows / heads / 2, 2, cols]).transpose(1, 2).reshape([rows, cols])
     }
 }
+
+/// A checkpoint seen under our parameter names (`ours → theirs`); its other tensors show up as
+/// unexpected keys under their own names.
+struct RenamedKeysSource: TensorSource {
+    let base: TensorSource
+    let theirs: [String: String]
+
+    var tensorNames: [String] {
+        let known = Set(theirs.values)
+        return theirs.keys.filter { base.shape(of: theirs[$0]!) != nil }.sorted() + base.tensorNames.filter { !known.contains($0) }
+    }
+
+    func shape(of name: String) -> [Int]? { theirs[name].flatMap(base.shape(of:)) }
+    func tensor(named name: String) throws -> Tensor { try base.tensor(named: theirs[name] ?? name) }
+}
+
+extension ModelLoader {
+    /// A Qwen2-VL Hugging Face directory, in the transformers 5 or the original key layout,
+    /// single-file or sharded.
+    public static func loadQwen2VL(_ dir: URL, dtype: DType = .float32) throws -> Qwen2VLModel {
+        let config = try ConfigFile.decode(Qwen2VLConfig.self, from: dir.appendingPathComponent("config.json"))
+        let model = try ParameterInitialization.skipped { try Qwen2VLModel(config) } // every weight is loaded strictly below
+        try model.to(.cpu, dtype: dtype)
+        let checkpoint = try SafeTensorsCheckpoint(dir)
+        let layout: Qwen2VLModel.CheckpointLayout = checkpoint.names.contains { $0.hasPrefix("model.visual.") } ? .transformers5 : .original
+        let names = model.namedParameters().map(\.0)
+        let renamed = RenamedKeysSource(base: checkpoint, theirs: Dictionary(uniqueKeysWithValues: names.map {
+            ($0, Qwen2VLModel.checkpointKey($0, layout: layout))
+        }))
+        let ignored = checkpoint.names.filter { $0.hasSuffix("rotary_emb.inv_freq") || (config.text.tieWordEmbeddings && $0 == "lm_head.weight") }
+        try model.load(from: HiddenKeysSource(renamed, hiding: Set(ignored)), strict: true)
+        return model
+    }
+}

@@ -10,11 +10,14 @@ public struct RotaryEmbedding {
     /// Inverse frequencies (dim/2) and the factor cos/sin are multiplied by.
     public let inverseFrequencies: [Double]
     public let attentionScaling: Double
+    /// M-RoPE sections (temporal, height, width frequency pairs); nil for 1-D positions.
+    public let mropeSection: [Int]?
 
-    public init(dim: Int, base: Double, scaling: RopeScaling) {
+    public init(dim: Int, base: Double, scaling: RopeScaling, mropeSection: [Int]? = nil) {
         self.dim = dim
         self.base = base
         self.scaling = scaling
+        self.mropeSection = mropeSection
         (inverseFrequencies, attentionScaling) = RotaryEmbedding.frequencies(dim: dim, base: base, scaling: scaling, sequenceLength: nil)
     }
 
@@ -62,7 +65,9 @@ public struct RotaryEmbedding {
         }
     }
 
-    /// cos and sin of shape [B, 1, L, dim] for position ids [B, L], in `dtype`.
+    /// cos and sin of shape [B, 1, L, dim] for position ids [B, L], or [3, B, L] (temporal,
+    /// height, width) with M-RoPE: frequency pair j then turns with the position of the axis
+    /// whose section holds j (sections [16, 24, 24]: pairs 0–15 by t, 16–39 by h, 40–63 by w).
     public func cosSin(positions: Tensor, dtype: DType) throws -> (Tensor, Tensor) {
         var inv = inverseFrequencies, scale = attentionScaling
         if case .dynamic = scaling {
@@ -70,7 +75,14 @@ public struct RotaryEmbedding {
             (inv, scale) = RotaryEmbedding.frequencies(dim: dim, base: base, scaling: scaling, sequenceLength: longest)
         }
         let freqs = try Tensor(inv.map(Float.init)).to(positions.device)
-        let angles = try positions.to(.float32).unsqueeze(-1) * freqs          // [B, L, dim/2]
+        var angles = try positions.to(.float32).unsqueeze(-1) * freqs          // [B, L, dim/2] or [3, B, L, dim/2]
+        if positions.rank == 3 {
+            guard let sections = mropeSection, positions.size(0) == 3 else {
+                throw ConfigError(source: "rotary positions", message: "[3, B, L] positions need a model with mrope_section")
+            }
+            let parts = try angles.split(sizes: sections, dim: -1)
+            angles = try Tensor.cat(parts.enumerated().map { i, part in try part.select(dim: 0, index: i % 3) }, dim: -1)
+        }
         let emb = try Tensor.cat([angles, angles], dim: -1).unsqueeze(1)       // [B, 1, L, dim]
         return (try (emb.cos() * scale).to(dtype), try (emb.sin() * scale).to(dtype))
     }
