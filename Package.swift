@@ -49,7 +49,7 @@ let package = Package(
         .target(name: "NN", dependencies: ["Torch"]),
         .target(name: "Tokenizers", dependencies: ["Torch"]),
         .target(name: "Models", dependencies: ["NN", "Torch", "Tokenizers"]),
-        .target(name: "PRM", dependencies: ["Models", "NN", "Torch", "Tokenizers"]),
+        .target(name: "PRM", dependencies: ["Models", "Imaging", "NN", "Torch", "Tokenizers"]),
         .target(name: "Reweighting", dependencies: ["PRM", "NN", "Torch"]),
         .target(name: "Evaluation", dependencies: ["PRM", "Models", "NN", "Torch"]),
         .target(name: "Plotting"),

@@ -67,8 +67,14 @@ public struct TextGenerator {
         self.tokenizer = tokenizer
     }
 
+    /// How a prompt enters the model when it holds more than tokens (a vision-language prompt):
+    /// given the left-padded ids [B, L], their mask (nil without padding) and the cache to fill,
+    /// the logits [B, L, V] and how far each row's later positions lie past its token count.
+    public typealias Prefill = (_ ids: Tensor, _ mask: Tensor?, _ cache: KVCache) throws -> (logits: Tensor, positionShifts: [Int])
+
     /// Generates for every prompt; `onText` receives row 0's text as it grows (for streaming).
-    public func generate(_ prompts: [[Int]], _ p: SamplingParameters, onText: ((String) -> Void)? = nil) throws -> [Generation] {
+    public func generate(_ prompts: [[Int]], _ p: SamplingParameters, prefill: Prefill? = nil,
+                         onText: ((String) -> Void)? = nil) throws -> [Generation] {
         guard !prompts.isEmpty, prompts.allSatisfy({ !$0.isEmpty }) else {
             throw ConfigError(source: "generate", message: "every prompt needs at least one token")
         }
@@ -86,8 +92,16 @@ public struct TextGenerator {
         var results = [Generation](repeating: Generation(newIDs: [], text: "", stoppedBy: "max_tokens"), count: b)
         var finished = [Bool](repeating: false, count: b)
         try Autograd.noGrad {
-            var logits = try model(.tokens(Tensor(ids, shape: [b, width]).to(device)), attentionMask: padded ? attention : nil, cache: cache)
-                .select(dim: 1, index: -1)
+            let promptIDs = try Tensor(ids, shape: [b, width]).to(device)
+            var logits: Tensor, shifts = [Int](repeating: 0, count: b)
+            if let prefill {
+                (logits, shifts) = try prefill(promptIDs, padded ? attention : nil, cache)
+            } else {
+                logits = try model(.tokens(promptIDs), attentionMask: padded ? attention : nil, cache: cache)
+            }
+            logits = try logits.select(dim: 1, index: -1)
+            // Each row's real tokens so far: a new token's position is that count plus its shift.
+            var counts = prompts.map(\.count)
             for _ in 0..<p.maxTokens {
                 let next = try Sampler.next(logits, p).toArray(Int64.self).map(Int.init)
                 for row in 0..<b where !finished[row] {
@@ -111,7 +125,11 @@ public struct TextGenerator {
                 if finished.allSatisfy({ $0 }) { break }
                 let feed = try Tensor(next.enumerated().map { finished[$0.offset] ? Int64(pad) : Int64($0.element) }, shape: [b, 1]).to(device)
                 if padded { attention = try Tensor.cat([attention, Tensor.ones([b, 1], dtype: .int64, device: device)], dim: 1) }
-                logits = try model(.tokens(feed), attentionMask: padded ? attention : nil, cache: cache).select(dim: 1, index: -1)
+                let positions = shifts.allSatisfy { $0 == 0 } ? nil
+                    : try Tensor(zip(counts, shifts).map { Int64($0 + $1) }, shape: [b, 1]).to(device)
+                counts = counts.map { $0 + 1 }
+                logits = try model(.tokens(feed), attentionMask: padded ? attention : nil, positions: positions, cache: cache)
+                    .select(dim: 1, index: -1)
             }
         }
         return results

@@ -30,7 +30,18 @@ public enum ModelLoader {
         for file in ["config.json", "tokenizer.json"] where !FileManager.default.fileExists(atPath: dir.appendingPathComponent(file).path) {
             throw ConfigError(source: dir.path, message: "has no \(file): not a Hugging Face model directory with its tokenizer")
         }
+        let type = try modelType(of: dir)
+        if visionLanguageTypes.contains(type) {
+            throw ConfigError(source: dir.path, message: "is a \(type) vision-language model; this command reads language models only (generate --image reads it)")
+        }
         let model = try loadHuggingFaceWeights(dir, dtype: dtype)
+        let (tokenizer, template) = try loadTokenizer(dir)
+        return LoadedModel(model: model, tokenizer: tokenizer, chatTemplate: template, source: dir.path)
+    }
+
+    /// A Hugging Face directory's tokenizer.json and the chat template of its tokenizer_config.json
+    /// (nil when it has none or one we do not render).
+    public static func loadTokenizer(_ dir: URL) throws -> (BPETokenizer, ChatTemplate?) {
         let tokenizer = try BPETokenizer(tokenizerJSON: dir.appendingPathComponent("tokenizer.json"))
         var template: ChatTemplate?
         if let data = try? Data(contentsOf: dir.appendingPathComponent("tokenizer_config.json")),
@@ -38,8 +49,17 @@ public enum ModelLoader {
            let jinja = json["chat_template"] as? String {
             template = ChatTemplate(recognizing: jinja)
         }
-        return LoadedModel(model: model, tokenizer: tokenizer, chatTemplate: template, source: dir.path)
+        return (tokenizer, template)
     }
+
+    /// The `model_type` of a Hugging Face directory's config.json.
+    public static func modelType(of dir: URL) throws -> String {
+        struct Head: Decodable { let model_type: String }
+        return try ConfigFile.decode(Head.self, from: dir.appendingPathComponent("config.json")).model_type
+    }
+
+    /// Model types that take images, read by `loadQwen2VL` (and not by `load`).
+    public static let visionLanguageTypes: Set<String> = ["qwen2_vl"]
 
     /// The model of a Hugging Face directory (config.json and safetensors), without tokenizer.
     public static func loadHuggingFaceWeights(_ dir: URL, dtype: DType = .float32) throws -> CausalLM {

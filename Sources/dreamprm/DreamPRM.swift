@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Imaging
 import PRM
 import Reweighting
 import Torch
@@ -22,6 +23,8 @@ struct DreamPRM: ParsableCommand {
         } catch let e as SettingError {
             fail("error: \(e)", code: 2)
         } catch let e as DataError {
+            fail("error: \(e)", code: 2)
+        } catch let e as ImageError {
             fail("error: \(e)", code: 2)
         } catch let e as ExitCode {
             exit(withError: e)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Imaging
 import Models
 import PRM
 import Tokenizers
@@ -14,6 +15,9 @@ struct Generate: ParsableCommand {
 
     @Option(help: "The prompt text.")
     var prompt: String
+
+    @Option(name: .customLong("image"), help: "An image (JPEG or PNG) for a vision-language model, placed before the prompt in the user turn as the chat template places it (repeatable).")
+    var images: [String] = []
 
     @Flag(help: "Wrap the prompt as a user turn in the model's chat template, with the generation prompt.")
     var chat = false
@@ -45,6 +49,12 @@ struct Generate: ParsableCommand {
         if let t = runtime.threads { Runtime.threadCount = t }
         let url = try ModelRegistry.resolve(model)
         let loadStart = Date()
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), isDirectory.boolValue,
+           ModelLoader.visionLanguageTypes.contains(try ModelLoader.modelType(of: url)) {
+            return try generateWithImages(url, loadStart: loadStart)
+        }
+        guard images.isEmpty else { throw ValidationError("--image needs a vision-language model (qwen2_vl); \(url.path) is a language model") }
         let loaded = try ModelLoader.load(url)
         try loaded.model.to(try Check.device(runtime.device))
         let text: String
@@ -56,13 +66,31 @@ struct Generate: ParsableCommand {
         } else {
             text = prompt
         }
-        let promptIDs = loaded.tokenizer.encode(text)
+        try emit(TextGenerator(model: loaded.model, tokenizer: loaded.tokenizer), promptIDs: loaded.tokenizer.encode(text),
+                 loaded: "\(url.lastPathComponent) in \(String(format: "%.1f", Date().timeIntervalSince(loadStart))) s")
+    }
+
+    /// A Qwen2-VL prompt: always the chat template's user turn, the images before the text.
+    private func generateWithImages(_ url: URL, loadStart: Date) throws {
+        let backbone = try Qwen2VLBackbone.load(url)
+        try backbone.model.to(try Check.device(runtime.device))
+        let pictures = try images.map { try ImageFile.read(URL(fileURLWithPath: $0)) }
+        let (ids, patches) = try backbone.encode(backbone.userPrompt(prompt, imageCount: pictures.count), images: pictures)
+        let model = backbone.model
+        try emit(TextGenerator(model: model.language, tokenizer: backbone.tokenizer), promptIDs: ids,
+                 loaded: "\(url.lastPathComponent) in \(String(format: "%.1f", Date().timeIntervalSince(loadStart))) s, \(pictures.count) images") { ids, mask, cache in
+            let (hidden, shifts) = try model.hiddenStates(ids: ids, attentionMask: mask, images: patches, cache: cache)
+            return (try model.language.logits(hidden), shifts)
+        }
+    }
+
+    private func emit(_ generator: TextGenerator, promptIDs: [Int], loaded: String, prefill: TextGenerator.Prefill? = nil) throws {
         let parameters = SamplingParameters(maxTokens: maxTokens, temperature: temperature, topK: topK, topP: topP, seed: seed,
                                             stopStrings: stopStrings)
-        if !json { log("loaded \(url.lastPathComponent) in \(String(format: "%.1f", Date().timeIntervalSince(loadStart))) s; prompt \(promptIDs.count) tokens") }
+        if !json { log("loaded \(loaded); prompt \(promptIDs.count) tokens") }
         var printed = ""
         let start = Date()
-        let result = try TextGenerator(model: loaded.model, tokenizer: loaded.tokenizer).generate([promptIDs], parameters) { text in
+        let result = try generator.generate([promptIDs], parameters, prefill: prefill) { text in
             guard !json, text.hasPrefix(printed), !text.hasSuffix("\u{FFFD}") else { return }
             FileHandle.standardOutput.write(Data(text.dropFirst(printed.count).utf8))
             printed = text

@@ -1,0 +1,36 @@
+import Foundation
+import TestSupport
+import Torch
+import XCTest
+
+/// `dreamprm generate --image` on the tiny random Qwen2-VL saved by transformers
+/// (tools/fixtures/make_vlm_fixtures.py): the prompt's ids and the greedy continuation are
+/// transformers' own; a bad image is exit 2 naming the file.
+final class VisionGenerateTests: XCTestCase {
+    private let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../ModelsTests/Fixtures").standardized
+    private var model: URL { fixtures.appendingPathComponent("tiny-qwen2-vl") }
+
+    func testGreedyGenerationWithAnImageGivesTransformersTokens() throws {
+        let reference = try SafeTensorsFile(model.appendingPathComponent("reference.safetensors"))
+        let result = try Binary.run(["generate", "--model", model.path, "--image", model.appendingPathComponent("a.jpg").path,
+                                     "--prompt", "What is 7 times 8?", "--temperature", "0", "--max-tokens", "8", "--json"])
+        XCTAssertEqual(result.status, 0, result.output)
+        let json = try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any]
+        XCTAssertEqual(json?["prompt_ids"] as? [Int], try reference.tensor("single.input_ids").toArray(Int64.self).map(Int.init))
+        XCTAssertEqual(json?["new_ids"] as? [Int], try reference.tensor("single.generated").toArray(Int64.self).map(Int.init))
+    }
+
+    func testBadImagesExitTwoNamingTheFile() throws {
+        let images = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../ImagingTests/Fixtures").standardized
+        for name in ["corrupt.png", "truncated.jpg", "truncated.png", "empty.jpg", "not_an_image.png", "huge.png", "no_such_image.png"] {
+            let file = images.appendingPathComponent(name).path
+            let result = try Binary.run(["generate", "--model", model.path, "--image", file, "--prompt", "Hi", "--max-tokens", "2"])
+            XCTAssertEqual(result.status, 2, "\(name): \(result.output)")
+            XCTAssertTrue(result.output.contains(file), "\(name): \(result.output)")
+        }
+        let text = try Binary.run(["generate", "--model", fixtures.appendingPathComponent("tiny-qwen2").path, "--image",
+                                   model.appendingPathComponent("a.jpg").path, "--prompt", "Hi"])
+        XCTAssertEqual(text.status, 2, text.output)
+        XCTAssertTrue(text.output.contains("--image needs a vision-language model"), text.output)
+    }
+}
