@@ -59,7 +59,7 @@ public enum ModelLoader {
     }
 
     /// Model types that take images, read by `loadQwen2VL` (and not by `load`).
-    public static let visionLanguageTypes: Set<String> = ["qwen2_vl"]
+    public static let visionLanguageTypes: Set<String> = ["qwen2_vl", "internvl", "internvl_chat"]
 
     /// The model of a Hugging Face directory (config.json and safetensors), without tokenizer.
     public static func loadHuggingFaceWeights(_ dir: URL, dtype: DType = .float32) throws -> CausalLM {
@@ -154,19 +154,46 @@ struct GGUFSource: TensorSource {
     }
 }
 
-/// A checkpoint seen under our parameter names (`ours → theirs`); its other tensors show up as
-/// unexpected keys under their own names.
+/// Where one of our parameters lives in a checkpoint: a tensor, or one of `parts` equal slices of
+/// it along dimension 0 (a fused q/k/v projection).
+public struct CheckpointSlot: Equatable, Sendable {
+    public let name: String
+    public let part: Int
+    public let parts: Int
+
+    public init(_ name: String, part: Int = 0, of parts: Int = 1) {
+        self.name = name
+        self.part = part
+        self.parts = parts
+    }
+}
+
+/// A checkpoint seen under our parameter names; its other tensors show up as unexpected keys
+/// under their own names.
 struct RenamedKeysSource: TensorSource {
     let base: TensorSource
-    let theirs: [String: String]
+    let slots: [String: CheckpointSlot]
 
     var tensorNames: [String] {
-        let known = Set(theirs.values)
-        return theirs.keys.filter { base.shape(of: theirs[$0]!) != nil }.sorted() + base.tensorNames.filter { !known.contains($0) }
+        let known = Set(slots.values.map(\.name))
+        return slots.keys.filter { shape(of: $0) != nil }.sorted() + base.tensorNames.filter { !known.contains($0) }
     }
 
-    func shape(of name: String) -> [Int]? { theirs[name].flatMap(base.shape(of:)) }
-    func tensor(named name: String) throws -> Tensor { try base.tensor(named: theirs[name] ?? name) }
+    func shape(of name: String) -> [Int]? {
+        guard let slot = slots[name], var shape = base.shape(of: slot.name) else { return nil }
+        guard slot.parts > 1 else { return shape }
+        guard let first = shape.first, first % slot.parts == 0 else { return nil }
+        shape[0] = first / slot.parts
+        return shape
+    }
+
+    func tensor(named name: String) throws -> Tensor {
+        guard let slot = slots[name] else { return try base.tensor(named: name) }
+        let t = try base.tensor(named: slot.name)
+        guard slot.parts > 1 else { return t }
+        let size = t.size(0) / slot.parts
+        return try t.narrow(dim: 0, start: slot.part * size, length: size).contiguous()
+    }
 }
 
 extension ModelLoader {
@@ -179,11 +206,33 @@ extension ModelLoader {
         let checkpoint = try SafeTensorsCheckpoint(dir)
         let layout: Qwen2VLModel.CheckpointLayout = checkpoint.names.contains { $0.hasPrefix("model.visual.") } ? .transformers5 : .original
         let names = model.namedParameters().map(\.0)
-        let renamed = RenamedKeysSource(base: checkpoint, theirs: Dictionary(uniqueKeysWithValues: names.map {
-            ($0, Qwen2VLModel.checkpointKey($0, layout: layout))
+        let renamed = RenamedKeysSource(base: checkpoint, slots: Dictionary(uniqueKeysWithValues: names.map {
+            ($0, CheckpointSlot(Qwen2VLModel.checkpointKey($0, layout: layout)))
         }))
         let ignored = checkpoint.names.filter { $0.hasSuffix("rotary_emb.inv_freq") || (config.text.tieWordEmbeddings && $0 == "lm_head.weight") }
         try model.load(from: HiddenKeysSource(renamed, hiding: Set(ignored)), strict: true)
+        return model
+    }
+}
+
+extension ModelLoader {
+    /// An InternVL Hugging Face directory: the transformers layouts (`InternVLForConditionalGeneration`)
+    /// or OpenGVLab's remote-code one (`vision_model.*` with fused qkv, `mlp1.*`, `language_model.*`).
+    /// `imageTokenId` is the tokenizer's `<IMG_CONTEXT>`, which the remote-code config does not hold.
+    public static func loadInternVL(_ dir: URL, imageTokenId: Int, dtype: DType = .float32) throws -> InternVLModel {
+        var config = try ConfigFile.decode(InternVLConfig.self, from: dir.appendingPathComponent("config.json"))
+        if let declared = config.imageTokenId, declared != imageTokenId {
+            throw ConfigError(source: dir.appendingPathComponent("config.json").path,
+                              message: "image_token_id \(declared) is not the tokenizer's <IMG_CONTEXT> (\(imageTokenId))")
+        }
+        config.imageTokenId = imageTokenId
+        let model = try ParameterInitialization.skipped { try InternVLModel(config) } // every weight is loaded strictly below
+        try model.to(.cpu, dtype: dtype)
+        let checkpoint = try SafeTensorsCheckpoint(dir)
+        let layout = InternVLModel.CheckpointLayout(keys: checkpoint.names)
+        let slots = Dictionary(uniqueKeysWithValues: model.namedParameters().map { ($0.0, InternVLModel.checkpointSlot($0.0, layout: layout)) })
+        let ignored = checkpoint.names.filter { config.text.tieWordEmbeddings && ($0 == "lm_head.weight" || $0 == "language_model.lm_head.weight") }
+        try model.load(from: HiddenKeysSource(RenamedKeysSource(base: checkpoint, slots: slots), hiding: Set(ignored)), strict: true)
         return model
     }
 }
