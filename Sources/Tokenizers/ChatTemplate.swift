@@ -49,7 +49,8 @@ public enum ChatTemplate: Equatable, Sendable {
     /// none of ours (the caller then asks the user to name one).
     public init?(recognizing jinja: String) {
         guard jinja.contains("<|im_start|>") else { return nil }
-        if jinja.contains("You are Qwen, created by Alibaba Cloud") { self = .qwen25 }
+        if jinja.contains("书生·万象") || jinja.contains("InternVL") { self = .internVL3 }
+        else if jinja.contains("You are Qwen, created by Alibaba Cloud") { self = .qwen25 }
         else if jinja.contains("named SmolLM") { self = .smolLM2 }
         else if jinja.contains("You are a helpful assistant.") { self = .qwen2 }
         else { self = .chatML(defaultSystem: nil) }

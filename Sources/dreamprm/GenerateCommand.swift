@@ -54,7 +54,7 @@ struct Generate: ParsableCommand {
            ModelLoader.visionLanguageTypes.contains(try ModelLoader.modelType(of: url)) {
             return try generateWithImages(url, loadStart: loadStart)
         }
-        guard images.isEmpty else { throw ValidationError("--image needs a vision-language model (qwen2_vl); \(url.path) is a language model") }
+        guard images.isEmpty else { throw ValidationError("--image needs a vision-language model (qwen2_vl, internvl); \(url.path) is a language model") }
         let loaded = try ModelLoader.load(url)
         try loaded.model.to(try Check.device(runtime.device))
         let text: String
@@ -70,18 +70,15 @@ struct Generate: ParsableCommand {
                  loaded: "\(url.lastPathComponent) in \(String(format: "%.1f", Date().timeIntervalSince(loadStart))) s")
     }
 
-    /// A Qwen2-VL prompt: always the chat template's user turn, the images before the text.
+    /// A vision-language prompt: always the chat template's user turn, the images before the text.
     private func generateWithImages(_ url: URL, loadStart: Date) throws {
-        let backbone = try Qwen2VLBackbone.load(url)
-        try backbone.model.to(try Check.device(runtime.device))
+        let backbone = try VisionLanguageBackbones.load(url)
+        try backbone.to(try Check.device(runtime.device))
         let pictures = try images.map { try ImageFile.read(URL(fileURLWithPath: $0)) }
-        let (ids, patches) = try backbone.encode(backbone.userPrompt(prompt, imageCount: pictures.count), images: pictures)
-        let model = backbone.model
-        try emit(TextGenerator(model: model.language, tokenizer: backbone.tokenizer), promptIDs: ids,
-                 loaded: "\(url.lastPathComponent) in \(String(format: "%.1f", Date().timeIntervalSince(loadStart))) s, \(pictures.count) images") { ids, mask, cache in
-            let (hidden, shifts) = try model.hiddenStates(ids: ids, attentionMask: mask, images: patches, cache: cache)
-            return (try model.language.logits(hidden), shifts)
-        }
+        let (ids, prefill) = try backbone.prepare(backbone.userPrompt(prompt, imageCount: pictures.count), images: pictures)
+        try emit(TextGenerator(model: backbone.language, tokenizer: backbone.tokenizer), promptIDs: ids,
+                 loaded: "\(url.lastPathComponent) in \(String(format: "%.1f", Date().timeIntervalSince(loadStart))) s, \(pictures.count) images",
+                 prefill: prefill)
     }
 
     private func emit(_ generator: TextGenerator, promptIDs: [Int], loaded: String, prefill: TextGenerator.Prefill? = nil) throws {

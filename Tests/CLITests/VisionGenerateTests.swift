@@ -3,7 +3,7 @@ import TestSupport
 import Torch
 import XCTest
 
-/// `dreamprm generate --image` on the tiny random Qwen2-VL saved by transformers
+/// `dreamprm generate --image` on the tiny random Qwen2-VL and InternVL saved by transformers
 /// (tools/fixtures/make_vlm_fixtures.py): the prompt's ids and the greedy continuation are
 /// transformers' own; a bad image is exit 2 naming the file.
 final class VisionGenerateTests: XCTestCase {
@@ -11,13 +11,17 @@ final class VisionGenerateTests: XCTestCase {
     private var model: URL { fixtures.appendingPathComponent("tiny-qwen2-vl") }
 
     func testGreedyGenerationWithAnImageGivesTransformersTokens() throws {
+        for family in ["tiny-qwen2-vl", "tiny-internvl"] { try checkGreedy(fixtures.appendingPathComponent(family)) }
+    }
+
+    private func checkGreedy(_ model: URL) throws {
         let reference = try SafeTensorsFile(model.appendingPathComponent("reference.safetensors"))
         let result = try Binary.run(["generate", "--model", model.path, "--image", model.appendingPathComponent("a.jpg").path,
                                      "--prompt", "What is 7 times 8?", "--temperature", "0", "--max-tokens", "8", "--json"])
-        XCTAssertEqual(result.status, 0, result.output)
+        XCTAssertEqual(result.status, 0, "\(model.lastPathComponent): \(result.output)")
         let json = try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any]
-        XCTAssertEqual(json?["prompt_ids"] as? [Int], try reference.tensor("single.input_ids").toArray(Int64.self).map(Int.init))
-        XCTAssertEqual(json?["new_ids"] as? [Int], try reference.tensor("single.generated").toArray(Int64.self).map(Int.init))
+        XCTAssertEqual(json?["prompt_ids"] as? [Int], try reference.tensor("single.input_ids").toArray(Int64.self).map(Int.init), model.lastPathComponent)
+        XCTAssertEqual(json?["new_ids"] as? [Int], try reference.tensor("single.generated").toArray(Int64.self).map(Int.init), model.lastPathComponent)
     }
 
     func testBadImagesExitTwoNamingTheFile() throws {
