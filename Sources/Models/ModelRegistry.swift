@@ -23,6 +23,29 @@ public enum ModelRegistry {
               assembledBytes: 1_117_320_768, assembledName: "qwen2.5-coder-1.5b-instruct.Q4_K_M.gguf"),
     ]
 
+    /// Models no package carries: Hugging Face directories the user downloads once into
+    /// `$DREAMPRM_HOME/models/<name>` (the two papers' vision-language backbones).
+    public struct DirectoryEntry: Sendable {
+        public let name: String
+        public let summary: String
+        public let repository: String
+    }
+
+    public static let directoryEntries: [DirectoryEntry] = [
+        DirectoryEntry(name: "qwen2-vl-2b-instruct", summary: "Qwen2-VL-2B-Instruct, DreamPRM's backbone (safetensors, original layout)",
+                       repository: "Qwen/Qwen2-VL-2B-Instruct"),
+        DirectoryEntry(name: "internvl3-1b", summary: "InternVL3-1B, DreamPRM-1.5's backbone (transformers layout)",
+                       repository: "OpenGVLab/InternVL3-1B-hf"),
+    ]
+
+    /// Every built-in name, packaged or downloaded.
+    public static var names: [String] { entries.map(\.name) + directoryEntries.map(\.name) }
+
+    /// The command that puts a directory entry where `resolve` looks for it.
+    public static func downloadCommand(_ entry: DirectoryEntry) -> String {
+        "huggingface-cli download \(entry.repository) --local-dir \(home.appendingPathComponent("models/\(entry.name)").path)"
+    }
+
     /// `$DREAMPRM_HOME`, by default `~/.cache/dreamprm`.
     public static var home: URL {
         if let h = ProcessInfo.processInfo.environment["DREAMPRM_HOME"], !h.isEmpty { return URL(fileURLWithPath: h) }
@@ -46,10 +69,17 @@ public enum ModelRegistry {
     /// A path (HF directory or .gguf) as given, or a built-in name resolved to its file,
     /// assembling multi-part models once into `$DREAMPRM_HOME/models`.
     public static func resolve(_ nameOrPath: String) throws -> URL {
+        if let entry = directoryEntries.first(where: { $0.name == nameOrPath.lowercased() }) {
+            let dir = home.appendingPathComponent("models/\(entry.name)")
+            guard FileManager.default.fileExists(atPath: dir.appendingPathComponent("config.json").path) else {
+                throw ConfigError(source: entry.name, message: "is not downloaded (no \(dir.path)/config.json). Run: \(downloadCommand(entry))")
+            }
+            return dir
+        }
         guard let entry = entries.first(where: { $0.name == nameOrPath.lowercased() }) else {
             let url = URL(fileURLWithPath: nameOrPath)
             guard FileManager.default.fileExists(atPath: url.path) else {
-                throw ConfigError(source: nameOrPath, message: "neither a file nor a built-in model (\(entries.map(\.name).joined(separator: ", ")))")
+                throw ConfigError(source: nameOrPath, message: "neither a file nor a built-in model (\(names.joined(separator: ", ")))")
             }
             return url
         }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Imaging
+import Models
 import PRM
 import Reweighting
 import Torch
@@ -25,6 +26,8 @@ struct DreamPRM: ParsableCommand {
         } catch let e as DataError {
             fail("error: \(e)", code: 2)
         } catch let e as ImageError {
+            fail("error: \(e)", code: 2)
+        } catch let e as ConfigError {
             fail("error: \(e)", code: 2)
         } catch let e as ExitCode {
             exit(withError: e)

@@ -10,7 +10,7 @@ import Torch
 struct Generate: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Generate text with a language model (GGUF file, HF directory or built-in name).")
 
-    @Option(help: "A .gguf file, a Hugging Face directory, or a built-in name (\(ModelRegistry.entries.map(\.name).joined(separator: ", "))).")
+    @Option(help: "A .gguf file, a Hugging Face directory, or a built-in name (\(ModelRegistry.names.joined(separator: ", "))).")
     var model = "smollm2-135m-instruct"
 
     @Option(help: "The prompt text.")

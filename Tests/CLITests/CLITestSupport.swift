@@ -19,8 +19,8 @@ enum Binary {
     }
 
     /// Runs to the end (killed after `timeout` seconds), stdout and stderr together.
-    static func run(_ arguments: [String], timeout: Double = 300) throws -> Result {
-        let process = try start(arguments)
+    static func run(_ arguments: [String], timeout: Double = 300, environment: [String: String] = [:]) throws -> Result {
+        let process = try start(arguments, environment: environment)
         let deadline = DispatchWorkItem { process.process.terminate() }
         DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: deadline)
         process.process.waitUntilExit()
@@ -43,7 +43,7 @@ enum Binary {
     }
 
     /// Starts the binary with its output going to a temporary file (a pipe could fill and stall it).
-    static func start(_ arguments: [String]) throws -> Running {
+    static func start(_ arguments: [String], environment extra: [String: String] = [:]) throws -> Running {
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("dreamprm-cli-\(UUID().uuidString).log")
         FileManager.default.createFile(atPath: log.path, contents: nil)
         let running = Running(log: log)
@@ -54,6 +54,7 @@ enum Binary {
         running.process.standardError = handle
         var environment = ProcessInfo.processInfo.environment
         environment["OMP_NUM_THREADS"] = "1"
+        environment.merge(extra) { $1 }
         running.process.environment = environment
         try running.process.run()
         return running

@@ -37,4 +37,19 @@ final class VisionGenerateTests: XCTestCase {
         XCTAssertEqual(text.status, 2, text.output)
         XCTAssertTrue(text.output.contains("--image needs a vision-language model"), text.output)
     }
+
+    /// The papers' backbones resolve by name under $DREAMPRM_HOME/models; one not downloaded is
+    /// exit 2 with the exact command that fetches it.
+    func testRegistryNamesResolveOrNameTheDownloadCommand() throws {
+        let home = FileManager.default.temporaryDirectory.appendingPathComponent("dreamprm-home-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: home) }
+        let missing = try Binary.run(["generate", "--model", "internvl3-1b", "--prompt", "Hi"], environment: ["DREAMPRM_HOME": home.path])
+        XCTAssertEqual(missing.status, 2, missing.output)
+        XCTAssertTrue(missing.output.contains("Run: huggingface-cli download OpenGVLab/InternVL3-1B-hf --local-dir \(home.path)/models/internvl3-1b"), missing.output)
+        try FileManager.default.createDirectory(at: home.appendingPathComponent("models"), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: fixtures.appendingPathComponent("tiny-qwen2-vl"), to: home.appendingPathComponent("models/qwen2-vl-2b-instruct"))
+        let found = try Binary.run(["generate", "--model", "qwen2-vl-2b-instruct", "--image", model.appendingPathComponent("b.png").path,
+                                    "--prompt", "Hi", "--max-tokens", "2", "--json"], environment: ["DREAMPRM_HOME": home.path])
+        XCTAssertEqual(found.status, 0, found.output)
+    }
 }
