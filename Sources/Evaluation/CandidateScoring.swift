@@ -26,7 +26,8 @@ public struct TrainedPRM {
             throw ConfigError(source: file.path, message: "names no reward_model in its metadata; pass --reward_model")
         }
         guard let head = weights.entry("prm_head.weight") else { throw ConfigError(source: file.path, message: "has no prm_head.weight: not a PRM checkpoint") }
-        let loaded = try ModelLoader.load(try ModelRegistry.resolve(backboneName))
+        let backbone = try RewardBackbone.load(try ModelRegistry.resolve(backboneName))
+        let loaded = backbone.loaded
         guard let template = loaded.chatTemplate else { throw ConfigError(source: loaded.source, message: "has no chat template this build can render") }
         let input: ScalarHeadInput = head.shape.last == loaded.model.config.hiddenSize && head.shape.last != loaded.model.config.vocabSize ? .hidden : .logits
         // Runs written before the standardised head existed have no head_init: they are the reference head.
@@ -34,8 +35,12 @@ public struct TrainedPRM {
         guard let initialization else { throw ConfigError(source: file.path, message: "unknown head_init '\(metadata["head_init"]!)'") }
         let prm = try ScalarHeadPRM(backbone: loaded.model, input: input, initialization: initialization)
         _ = try prm.load(from: weights, strict: true)
+        try backbone.vision?.to(device)
         try prm.to(device)
-        return TrainedPRM(prm: prm, encoder: PromptEncoder(tokenizer: loaded.tokenizer, template: template), fingerprint: try fingerprint(of: file))
+        // The images as in training: the v1 policy, the same at test time.
+        prm.images = backbone.vision.map { PromptImages(backbone: $0, longestSide: PromptImages.v1LongestSide) }
+        return TrainedPRM(prm: prm, encoder: PromptEncoder(tokenizer: loaded.tokenizer, template: template, images: prm.images),
+                          fingerprint: try fingerprint(of: file))
     }
 
     /// A run directory's `prm.safetensors`, or the file itself.
@@ -52,22 +57,23 @@ public struct TrainedPRM {
     }
 
     /// Step logits of every candidate of one question, each cut into steps by `splitter`.
-    public func stepLogits(question: String, candidates: [String], splitter: StepSplitter, packedTokens: Int = 2048,
+    public func stepLogits(question: String, candidates: [String], splitter: StepSplitter, image: URL? = nil, packedTokens: Int = 2048,
                            trunk: SharedTrunk? = nil) throws -> [[Double]] {
         try stepLogits(prefixTexts: candidates.map { Self.prefixTexts(question: question, candidate: $0, splitter: splitter) },
-                       packedTokens: packedTokens, trunk: trunk)
+                       image: image, packedTokens: packedTokens, trunk: trunk)
     }
 
     /// Step logits of chains given as the texts the PRM reads at each step (question and steps
     /// through k). Distinct chains are packed into token tries of at most `packedTokens` nodes
     /// (what they share, such as the question, runs once per trie); a repeated chain gets its
     /// twin's scores. A `trunk` shared with other PRMs runs its layers once for all of them.
-    public func stepLogits(prefixTexts: [[String]], packedTokens: Int = 2048, trunk: SharedTrunk? = nil) throws -> [[Double]] {
+    /// `image` opens every prompt where the backbone reads images.
+    public func stepLogits(prefixTexts: [[String]], image: URL? = nil, packedTokens: Int = 2048, trunk: SharedTrunk? = nil) throws -> [[Double]] {
         var distinct: [[String]: Int] = [:], chains: [[[Int]]] = []
         let context = prm.backbone.config.maxPositions
         for (j, texts) in prefixTexts.enumerated() where distinct[texts] == nil {
             distinct[texts] = chains.count
-            chains.append(texts.map(encoder.encode))
+            chains.append(try texts.map { try encoder.encode($0, image: image) })
             if let longest = chains.last!.map(\.count).max(), longest > context { throw CandidateTooLong(candidate: j, tokens: longest, context: context) }
         }
         let groups = TokenTrie.groups(chains, maxTokens: packedTokens)
@@ -139,8 +145,10 @@ public struct ScoreCache: Codable {
             let r = records[i]
             for (k, prm) in prms.enumerated() where caches[k].stepLogits.count == i {
                 do {
-                    caches[k].stepLogits.append(try prm.trained.stepLogits(question: r.question, candidates: r.candidates, splitter: splitter,
-                                                                           trunk: trunk))
+                    let image = r.imagePath.map { PromptImages.location(of: $0, inDataFile: testFile.path) }
+                    caches[k].stepLogits.append(try PromptImages.reading(file: testFile.path, record: i, field: "image_path") {
+                        try prm.trained.stepLogits(question: r.question, candidates: r.candidates, splitter: splitter, image: image, trunk: trunk)
+                    })
                 } catch let e as CandidateTooLong {
                     throw DataError(file: testFile.path, record: i, field: "candidates[\(e.candidate)]",
                                     message: "is \(e.tokens) tokens with its question; the PRM's backbone reads at most \(e.context)")

@@ -15,25 +15,34 @@ public struct TrainedGenerativePRM {
     public let fingerprint: String
 
     static func load(_ file: URL, weights: SafeTensorsCheckpoint, backboneName: String, device: Device, fingerprint: String) throws -> TrainedGenerativePRM {
-        let loaded = try ModelLoader.load(try ModelRegistry.resolve(backboneName))
+        let backbone = try RewardBackbone.load(try ModelRegistry.resolve(backboneName))
+        let loaded = backbone.loaded, metadata = weights.files.first?.metadata ?? [:]
         guard let template = loaded.chatTemplate else { throw ConfigError(source: loaded.source, message: "has no chat template this build can render") }
-        let encoder = try ConversationEncoder(tokenizer: loaded.tokenizer, template: template)
+        // The images as in training: as many InternVL tiles as the run used.
+        if let tiles = metadata["max_patch_num"], let internVL = backbone.vision as? InternVLBackbone {
+            guard let n = Int(tiles), n >= 1 else { throw ConfigError(source: file.path, message: "max_patch_num '\(tiles)' is not a tile count") }
+            internVL.processor.maxTiles = n
+        }
+        let images = backbone.vision.map { PromptImages(backbone: $0, longestSide: nil) }
+        let encoder = try ConversationEncoder(tokenizer: loaded.tokenizer, template: template, images: images)
         let prm = GenerativePRM(backbone: loaded.model, encoder: encoder)
+        prm.images = images
         _ = try prm.load(from: weights, strict: true)
+        try backbone.vision?.to(device)
         try prm.to(device)
-        let system = weights.files.first?.metadata["system_prompt"]
+        let system = metadata["system_prompt"]
         return TrainedGenerativePRM(prm: prm, encoder: encoder, systemPrompt: system?.isEmpty == false ? system : nil, fingerprint: fingerprint)
     }
 
     /// Per candidate, each step's log-odds of `+`: log P(+) − log(1 − P(+)), P over the whole
     /// vocabulary, so σ of it is P(+) and every aggregation applies as to a scalar head's logits.
-    public func stepLogits(question: String, candidates: [String], splitter: StepSplitter) throws -> [[Double]] {
+    public func stepLogits(question: String, candidates: [String], splitter: StepSplitter, image: URL? = nil) throws -> [[Double]] {
         let context = prm.backbone.config.maxPositions
         return try candidates.enumerated().map { j, candidate in
             var chain = splitter.split(candidate)
             if chain.count == 0 { chain = StepSplitter.generic.split(candidate) }
             let steps = chain.count == 0 ? [candidate] : chain.steps
-            let conversation = try encoder.encode(system: systemPrompt, question: question, steps: steps)
+            let conversation = try encoder.encode(system: systemPrompt, question: question, steps: steps, image: image)
             guard conversation.tokens.count <= context else { throw CandidateTooLong(candidate: j, tokens: conversation.tokens.count, context: context) }
             let logPlus = try Autograd.noGrad {
                 try prm.labelLogProbabilities(conversation).narrow(dim: 1, start: prm.plus, length: 1).squeeze(1).doubles()
@@ -70,10 +79,18 @@ public enum LoadedPRM {
         }
     }
 
-    func stepLogits(question: String, candidates: [String], splitter: StepSplitter, trunk: SharedTrunk?) throws -> [[Double]] {
+    func stepLogits(question: String, candidates: [String], splitter: StepSplitter, image: URL?, trunk: SharedTrunk?) throws -> [[Double]] {
         switch self {
-        case .scalar(let t): try t.stepLogits(question: question, candidates: candidates, splitter: splitter, trunk: trunk)
-        case .generative(let t): try t.stepLogits(question: question, candidates: candidates, splitter: splitter)
+        case .scalar(let t): try t.stepLogits(question: question, candidates: candidates, splitter: splitter, image: image, trunk: trunk)
+        case .generative(let t): try t.stepLogits(question: question, candidates: candidates, splitter: splitter, image: image)
+        }
+    }
+
+    /// Whether the PRM's backbone reads images.
+    public var readsImages: Bool {
+        switch self {
+        case .scalar(let t): t.prm.images != nil
+        case .generative(let t): t.prm.images != nil
         }
     }
 }

@@ -10,6 +10,13 @@ public struct LoadedModel {
     /// nil when the checkpoint's template is none of the families we render.
     public let chatTemplate: ChatTemplate?
     public let source: String
+
+    public init(model: CausalLM, tokenizer: BPETokenizer, chatTemplate: ChatTemplate?, source: String) {
+        self.model = model
+        self.tokenizer = tokenizer
+        self.chatTemplate = chatTemplate
+        self.source = source
+    }
 }
 
 public enum ModelLoader {

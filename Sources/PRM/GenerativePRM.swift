@@ -1,3 +1,4 @@
+import Foundation
 import Models
 import NN
 import Tokenizers
@@ -25,8 +26,11 @@ public struct ConversationEncoder {
     public let tokenizer: BPETokenizer
     public let template: ChatTemplate
     public let plus: Int, minus: Int
+    /// With a vision-language backbone: a conversation's image opens its first user turn, as
+    /// the model's chat places it.
+    public let images: PromptImages?
 
-    public init(tokenizer: BPETokenizer, template: ChatTemplate) throws {
+    public init(tokenizer: BPETokenizer, template: ChatTemplate, images: PromptImages? = nil) throws {
         func single(_ label: String) throws -> Int {
             let ids = tokenizer.encode(label, addBOS: false)
             guard ids.count == 1 else {
@@ -36,36 +40,44 @@ public struct ConversationEncoder {
         }
         self.tokenizer = tokenizer
         self.template = template
+        self.images = images
         plus = try single("+")
         minus = try single("-")
     }
 
-    /// The conversation of a 1.5 record, labels as given.
-    public func encode(_ record: ConversationRecord) throws -> EncodedConversation {
+    /// The conversation of a 1.5 record, labels as given, with `image` (the record's, located).
+    public func encode(_ record: ConversationRecord, image: URL? = nil) throws -> EncodedConversation {
         try encode(record.turns.map { t in
             switch t.from {
             case .system: ChatMessage.system(t.value)
             case .human: ChatMessage.user(t.value)
             case .gpt: ChatMessage.assistant(t.value)
             }
-        })
+        }, image: image)
     }
 
     /// A chain to judge: each step followed by a `+` turn, as the PRM answers when all is well
     /// (what the step after it is read against).
-    public func encode(system: String?, question: String, steps: [String]) throws -> EncodedConversation {
-        try encode((system.map { [ChatMessage.system($0)] } ?? []) + [.user(question)] + steps.flatMap { [ChatMessage.user($0), .assistant("+")] })
+    public func encode(system: String?, question: String, steps: [String], image: URL? = nil) throws -> EncodedConversation {
+        try encode((system.map { [ChatMessage.system($0)] } ?? []) + [.user(question)] + steps.flatMap { [ChatMessage.user($0), .assistant("+")] },
+                   image: image)
     }
 
-    /// Every assistant turn is a label: `+` or `-`.
-    public func encode(_ messages: [ChatMessage]) throws -> EncodedConversation {
-        let tokens = tokenizer.encode(template.render(messages, addGenerationPrompt: false))
+    /// Every assistant turn is a label: `+` or `-`. A text backbone (no `images`) reads no image.
+    public func encode(_ messages: [ChatMessage], image: URL? = nil) throws -> EncodedConversation {
+        var messages = messages
+        var tokenize: (String) throws -> [Int] = { tokenizer.encode($0) }
+        if let images, let image, let first = messages.firstIndex(where: { $0.role == "user" }) {
+            messages[first].content = images.backbone.imagePlaceholder + messages[first].content
+            tokenize = { try images.encode($0, images: [image]) }
+        }
+        let tokens = try tokenize(template.render(messages, addGenerationPrompt: false))
         var reads: [Int] = [], labels: [Bool?] = []
         for (i, m) in messages.enumerated() where m.role == "assistant" {
             guard m.content == "+" || m.content == "-" else {
                 throw ConversationError("assistant turn \(i) holds \(m.content.debugDescription), not \"+\" or \"-\"")
             }
-            let before = tokenizer.encode(template.render(Array(messages[..<i]), addGenerationPrompt: true))
+            let before = try tokenize(template.render(Array(messages[..<i]), addGenerationPrompt: true))
             // The label must sit right after its generation prompt, at the same tokens as in
             // the whole conversation, or the scores would be read at the wrong place.
             guard before.count < tokens.count, tokens[..<before.count].elementsEqual(before),
@@ -89,6 +101,8 @@ public final class GenerativePRM: Module {
     public let plus: Int, minus: Int
     /// Set while training with frozen bottom layers: they then run once per conversation.
     public var trunkCache: FrozenTrunkCache?
+    /// The images of a vision-language backbone's conversations (their negative keys); nil for text.
+    public var images: PromptImages?
 
     public init(backbone: CausalLM, encoder: ConversationEncoder) {
         _backbone.wrappedValue = backbone
@@ -100,16 +114,21 @@ public final class GenerativePRM: Module {
     /// Log-probabilities over the vocabulary [K, V] at the conversation's read positions.
     public func labelLogProbabilities(_ conversation: EncodedConversation) throws -> Tensor {
         let device = backbone.device
-        let n = conversation.tokens.count
-        let ids = try Tensor(conversation.tokens.map(Int64.init), shape: [1, n]).to(device)
+        let tokens = conversation.tokens, n = tokens.count
+        var input = DecoderInput.tokens(try Tensor(tokens.map(Int64.init), shape: [1, n]).to(device))
+        var positions: Tensor?
+        if let images, tokens.contains(where: { $0 < 0 }) {
+            input = .embeddings(try images.embeddings(tokens))
+            positions = try images.ropePositions(tokens).map { try Tensor($0.flatMap { $0.map(Int64.init) }, shape: [3, 1, n]).to(device) }
+        }
         let bottom = backbone.frozenBottomLayers
         let hidden: Tensor
         if let trunkCache, bottom > 0 {
-            let key = FrozenTrunkCache.Key(tokens: conversation.tokens, layers: bottom, dtype: backbone.embeddingWeight.dtype)
-            let entering = try trunkCache.states(key) { try Autograd.noGrad { try backbone.hiddenStates(.tokens(ids), layers: 0..<bottom) } }
-            hidden = try backbone.hiddenStates(.embeddings(entering), layers: bottom..<backbone.config.layerCount)
+            let key = FrozenTrunkCache.Key(tokens: tokens, layers: bottom, dtype: backbone.embeddingWeight.dtype)
+            let entering = try trunkCache.states(key) { try Autograd.noGrad { try backbone.hiddenStates(input, positions: positions, layers: 0..<bottom) } }
+            hidden = try backbone.hiddenStates(.embeddings(entering), positions: positions, layers: bottom..<backbone.config.layerCount)
         } else {
-            hidden = try backbone.hiddenStates(.tokens(ids))
+            hidden = try backbone.hiddenStates(input, positions: positions)
         }
         let read = try Tensor(conversation.readPositions.map(Int64.init)).to(device)
         let logits = try backbone.logits(hidden.squeeze(0).indexSelect(dim: 0, index: read))

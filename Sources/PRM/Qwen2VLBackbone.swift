@@ -6,11 +6,18 @@ import Torch
 
 /// A Qwen2-VL directory ready for prompts with images: weights, tokenizer, chat template and
 /// image processor (its preprocessor_config.json, or Qwen2-VL's defaults without one).
-public struct Qwen2VLBackbone {
+public final class Qwen2VLBackbone {
     public let model: Qwen2VLModel
     public let tokenizer: BPETokenizer
     public let chatTemplate: ChatTemplate
     public let processor: Qwen2VLImageProcessor
+
+    init(model: Qwen2VLModel, tokenizer: BPETokenizer, chatTemplate: ChatTemplate, processor: Qwen2VLImageProcessor) {
+        self.model = model
+        self.tokenizer = tokenizer
+        self.chatTemplate = chatTemplate
+        self.processor = processor
+    }
 
     /// Where Qwen2-VL's chat template puts an image of the user turn: before its text.
     public static let imagePlaceholder = "<|vision_start|><|image_pad|><|vision_end|>"
@@ -44,12 +51,9 @@ public struct Qwen2VLBackbone {
         guard !images.isEmpty else { return (tokenizer.encode(text), nil) }
         let processed = try images.map { try processor($0) }
         let merge = processor.mergeSize * processor.mergeSize
-        var expanded = pieces[0]
-        for (piece, image) in zip(pieces.dropFirst(), processed) {
-            expanded += String(repeating: Self.imagePad, count: image.grid.t * image.grid.h * image.grid.w / merge) + piece
-        }
         let values = processed.flatMap(\.pixels.values)
         let patches = try Tensor(values, shape: [values.count / processed[0].pixels.shape[1], processed[0].pixels.shape[1]])
-        return (tokenizer.encode(expanded), ImagePatches(patches: patches, grids: processed.map(\.grid)))
+        return (try expandImages(text, tokens: processed.map { $0.grid.t * $0.grid.h * $0.grid.w / merge }),
+                ImagePatches(patches: patches, grids: processed.map(\.grid)))
     }
 }

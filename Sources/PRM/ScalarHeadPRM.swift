@@ -52,6 +52,8 @@ public final class ScalarHeadPRM: Module {
     @Key("prm_feature_center") public var featureCenter: Tensor?
     public let input: ScalarHeadInput
     public let initialization: ScalarHeadInit
+    /// The images of a vision-language backbone's sequences (their negative keys); nil for text.
+    public var images: PromptImages?
 
     public init(backbone: CausalLM, input: ScalarHeadInput = .logits, initialization: ScalarHeadInit = .standardized) throws {
         self.input = input
@@ -123,6 +125,14 @@ public final class ScalarHeadPRM: Module {
 
     /// Final hidden states [B, H] at each sequence's last token.
     func lastHiddenStates(_ sequences: [[Int]]) throws -> Tensor {
+        if let images, sequences.contains(where: { $0.contains { $0 < 0 } }) {
+            // With images, one sequence at a time: each has its own features and positions.
+            return try Tensor.cat(sequences.map { s in
+                let positions = try images.ropePositions(s).map { try Tensor($0.flatMap { $0.map(Int64.init) }, shape: [3, 1, s.count]) }
+                let hidden = try backbone.hiddenStates(.embeddings(images.embeddings(s)), positions: positions?.to(backbone.device))
+                return try hidden.narrow(dim: 1, start: s.count - 1, length: 1).squeeze(1)
+            })
+        }
         let width = sequences.map(\.count).max() ?? 0
         let ids = sequences.flatMap { $0.map(Int64.init) + [Int64](repeating: 0, count: width - $0.count) }
         let mask = sequences.flatMap { [Int64](repeating: 1, count: $0.count) + [Int64](repeating: 0, count: width - $0.count) }
@@ -156,20 +166,45 @@ public final class ScalarHeadPRM: Module {
         let trie = TokenTrie(sequences)
         let device = backbone.device
         let n = trie.tokens.count
-        let tokens = try Tensor(trie.tokens.map(Int64.init), shape: [1, n]).to(device)
-        let positions = try Tensor(trie.depths.map(Int64.init), shape: [1, n]).to(device)
+        let (input, positions) = try trieInput(trie, sequences: sequences)
         let visibility = try Tensor(trie.visibility(), shape: [1, n, n]).to(device)
         let hidden: Tensor
         if let trunk {
-            let entering = try trunk.states(sequences, tokens: tokens, positions: positions, visibility: visibility)
+            let entering = try trunk.states(sequences, input: input, positions: positions, visibility: visibility)
             hidden = try backbone.hiddenStates(.embeddings(entering), positions: positions, visibility: visibility,
                                                layers: trunk.layers..<backbone.config.layerCount)
         } else {
-            hidden = try backbone.hiddenStates(.tokens(tokens), positions: positions, visibility: visibility)
+            hidden = try backbone.hiddenStates(input, positions: positions, visibility: visibility)
         }
         let read = try Tensor(trie.ends.map(Int64.init)).to(device)
         return ChainScores(logits: try headLogits(hidden.squeeze(0).indexSelect(dim: 0, index: read)),
                            tokensProcessed: n, perPrefixTokens: sequences.reduce(0) { $0 + $1.count })
+    }
+}
+
+extension ScalarHeadPRM {
+    /// The decoder input of a packed trie and its positions: tokens at their depths, or with
+    /// images, embeddings carrying their features and, for M-RoPE, each node at the position
+    /// the sequence that added it gives it (positions are causal, so every sequence through a
+    /// node agrees on it).
+    func trieInput(_ trie: TokenTrie, sequences: [[Int]]) throws -> (DecoderInput, positions: Tensor) {
+        let device = backbone.device
+        let n = trie.tokens.count
+        guard let images, trie.tokens.contains(where: { $0 < 0 }) else {
+            return (.tokens(try Tensor(trie.tokens.map(Int64.init), shape: [1, n]).to(device)),
+                    try Tensor(trie.depths.map(Int64.init), shape: [1, n]).to(device))
+        }
+        let input = DecoderInput.embeddings(try images.embeddings(trie.tokens))
+        var rows: [[Int64]]? = nil
+        for s in sequences {
+            guard let positions = try images.ropePositions(s) else { break }
+            if rows == nil { rows = [[Int64]](repeating: [Int64](repeating: 0, count: n), count: positions.count) }
+            for (depth, node) in trie.path(s).enumerated() {
+                for axis in positions.indices { rows![axis][node] = Int64(positions[axis][depth]) }
+            }
+        }
+        guard let rows else { return (input, try Tensor(trie.depths.map(Int64.init), shape: [1, n]).to(device)) }
+        return (input, try Tensor(rows.flatMap { $0 }, shape: [rows.count, 1, n]).to(device))
     }
 }
 
@@ -211,6 +246,15 @@ public struct TokenTrie {
         }
         ends.append(node)
         return added
+    }
+
+    /// The node of each token of an inserted `sequence`.
+    public func path(_ sequence: [Int]) -> [Int] {
+        var node = -1
+        return sequence.map { token in
+            node = children[node]![token]!
+            return node
+        }
     }
 
     /// Consecutive groups of `units` (each a list of sequences kept in one trie, such as a

@@ -22,9 +22,9 @@ public final class SharedTrunk {
     }
 
     /// The states entering layer `layers` for the packed trie of `sequences`.
-    func states(_ sequences: [[Int]], tokens: Tensor, positions: Tensor, visibility: Tensor) throws -> Tensor {
+    func states(_ sequences: [[Int]], input: DecoderInput, positions: Tensor, visibility: Tensor) throws -> Tensor {
         if let hit = recent.first(where: { $0.sequences == sequences }) { return hit.states }
-        let states = try model.hiddenStates(.tokens(tokens), positions: positions, visibility: visibility, layers: 0..<layers)
+        let states = try model.hiddenStates(input, positions: positions, visibility: visibility, layers: 0..<layers)
         recent.append((sequences, states))
         if recent.count > remembered { recent.removeFirst() }
         return states

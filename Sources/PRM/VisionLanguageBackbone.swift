@@ -6,9 +6,14 @@ import Torch
 
 /// A vision-language model ready for prompts with images: its decoder, tokenizer and chat
 /// template, and how a prompt's images enter the decoder.
-public protocol VisionLanguageBackbone {
+public protocol VisionLanguageBackbone: AnyObject {
     var language: CausalLM { get }
     var tokenizer: BPETokenizer { get }
+    var chatTemplate: ChatTemplate { get }
+    /// What stands for one image in a user turn's text, before the chat template renders it.
+    var imagePlaceholder: String { get }
+    /// The vocabulary id of the tokens an image's features replace.
+    var imageTokenId: Int { get }
     /// A user turn holding `imageCount` images then `text`, with the generation prompt, as the
     /// model's chat template places them.
     func userPrompt(_ text: String, imageCount: Int) -> String
@@ -17,6 +22,24 @@ public protocol VisionLanguageBackbone {
     func prepare(_ text: String, images: [RGBImage]) throws -> (ids: [Int], prefill: TextGenerator.Prefill?)
     /// Moves the whole model (vision tower included).
     func to(_ device: Device) throws
+
+    // What a PRM needs to put images into token sequences of its own (PromptImages).
+    /// How many image tokens `image` becomes, and on which grid.
+    func imageLayout(_ image: RGBImage) throws -> ImageLayout
+    /// The decoder features [tokens, H] of `image`, as the vision tower and projector give them.
+    func imageFeatures(_ image: RGBImage) throws -> Tensor
+    /// Token ids of `text` with its k-th image placeholder expanded to `tokens[k]` image tokens.
+    func expandImages(_ text: String, tokens: [Int]) throws -> [Int]
+    /// M-RoPE positions (t, h, w rows) of one sequence whose images have `layouts`; nil where
+    /// the decoder's positions are the ordinary 1-D ones.
+    func ropePositions(_ ids: [Int], layouts: [ImageLayout]) throws -> [[Int]]?
+}
+
+/// What one image becomes in the decoder: its token count, and the processor's (t, h, w) patch
+/// grid that M-RoPE lays the tokens on.
+public struct ImageLayout: Equatable, Sendable {
+    public let tokens: Int
+    public let grid: [Int]
 }
 
 public enum VisionLanguageBackbones {
@@ -32,6 +55,33 @@ public enum VisionLanguageBackbones {
 
 extension Qwen2VLBackbone: VisionLanguageBackbone {
     public var language: CausalLM { model.language }
+    public var imagePlaceholder: String { Self.imagePlaceholder }
+    public var imageTokenId: Int { model.config.imageTokenId }
+
+    public func imageLayout(_ image: RGBImage) throws -> ImageLayout {
+        let grid = try processor(image).grid
+        return ImageLayout(tokens: grid.t * grid.h * grid.w / (processor.mergeSize * processor.mergeSize), grid: [grid.t, grid.h, grid.w])
+    }
+
+    public func imageFeatures(_ image: RGBImage) throws -> Tensor {
+        let processed = try processor(image)
+        return try model.vision(Tensor(processed.pixels.values, shape: processed.pixels.shape).to(model.language.device), grids: [processed.grid])
+    }
+
+    public func expandImages(_ text: String, tokens: [Int]) throws -> [Int] {
+        let pieces = text.components(separatedBy: Self.imagePad)
+        guard pieces.count - 1 == tokens.count else {
+            throw ConfigError(source: "prompt", message: "\(pieces.count - 1) image placeholders for \(tokens.count) images")
+        }
+        return tokenizer.encode(zip(pieces.dropFirst(), tokens).reduce(pieces[0]) { $0 + String(repeating: Self.imagePad, count: $1.1) + $1.0 })
+    }
+
+    public func ropePositions(_ ids: [Int], layouts: [ImageLayout]) throws -> [[Int]]? {
+        let row = try Tensor(ids.map(Int64.init), shape: [1, ids.count])
+        let positions = try model.ropePositions(ids: row, attentionMask: nil, grids: layouts.map { ($0.grid[0], $0.grid[1], $0.grid[2]) }).positions
+        let flat = try positions.to(.cpu).toArray(Int64.self).map(Int.init)
+        return (0..<3).map { Array(flat[($0 * ids.count)..<(($0 + 1) * ids.count)]) }
+    }
 
     public func prepare(_ text: String, images: [RGBImage]) throws -> (ids: [Int], prefill: TextGenerator.Prefill?) {
         let (ids, patches) = try encode(text, images: images)
@@ -48,17 +98,27 @@ extension Qwen2VLBackbone: VisionLanguageBackbone {
 
 /// An InternVL directory ready for prompts with images: weights, tokenizer, chat template and
 /// tiling processor (its preprocessor_config.json, or InternVL's 448-px, 12-tile defaults).
-public struct InternVLBackbone: VisionLanguageBackbone {
+public final class InternVLBackbone: VisionLanguageBackbone {
     public let model: InternVLModel
     public let tokenizer: BPETokenizer
     public let chatTemplate: ChatTemplate
-    public let processor: InternVLImageProcessor
+    /// The tiling processor; a run sets its `maxTiles` (`--max_patch_num`).
+    public var processor: InternVLImageProcessor
 
     /// How InternVL's chat puts an image in a user turn, and what each image becomes.
     public static let imagePlaceholder = "<image>\n"
     static let marker = "<image>", start = "<img>", context = "<IMG_CONTEXT>", end = "</img>"
 
     public var language: CausalLM { model.language }
+    public var imagePlaceholder: String { Self.imagePlaceholder }
+    public var imageTokenId: Int { model.config.imageTokenId! }
+
+    init(model: InternVLModel, tokenizer: BPETokenizer, chatTemplate: ChatTemplate, processor: InternVLImageProcessor) {
+        self.model = model
+        self.tokenizer = tokenizer
+        self.chatTemplate = chatTemplate
+        self.processor = processor
+    }
 
     public static func load(_ dir: URL, dtype: DType = .float32) throws -> InternVLBackbone {
         let (tokenizer, template) = try ModelLoader.loadTokenizer(dir)
@@ -87,18 +147,36 @@ public struct InternVLBackbone: VisionLanguageBackbone {
         }
         guard !images.isEmpty else { return (tokenizer.encode(text), nil) }
         let tiles = images.map { processor($0) }
-        var expanded = pieces[0]
-        for (piece, image) in zip(pieces.dropFirst(), tiles) {
-            expanded += Self.start + String(repeating: Self.context, count: image.shape[0] * model.config.tokensPerTile) + Self.end + piece
-        }
         let values = tiles.flatMap(\.values), side = processor.tileSize
         let pixels = try Tensor(values, shape: [values.count / (3 * side * side), 3, side, side])
         let model = self.model
-        return (tokenizer.encode(expanded), { ids, mask, cache in
+        return (try expandImages(text, tokens: tiles.map { $0.shape[0] * model.config.tokensPerTile }), { ids, mask, cache in
             (try model.language.logits(model.hiddenStates(ids: ids, attentionMask: mask, tiles: pixels, cache: cache)),
              [Int](repeating: 0, count: ids.size(0)))
         })
     }
 
     public func to(_ device: Device) throws { try model.to(device) }
+
+    public func imageLayout(_ image: RGBImage) throws -> ImageLayout {
+        let tiles = processor(image).shape[0]
+        return ImageLayout(tokens: tiles * model.config.tokensPerTile, grid: [tiles])
+    }
+
+    public func imageFeatures(_ image: RGBImage) throws -> Tensor {
+        let tiles = processor(image)
+        return try model.imageFeatures(Tensor(tiles.values, shape: tiles.shape))
+    }
+
+    public func expandImages(_ text: String, tokens: [Int]) throws -> [Int] {
+        let pieces = text.components(separatedBy: Self.marker)
+        guard pieces.count - 1 == tokens.count else {
+            throw ConfigError(source: "prompt", message: "\(pieces.count - 1) \(Self.marker) placeholders for \(tokens.count) images")
+        }
+        return tokenizer.encode(zip(pieces.dropFirst(), tokens).reduce(pieces[0]) {
+            $0 + Self.start + String(repeating: Self.context, count: $1.1) + Self.end + $1.0
+        })
+    }
+
+    public func ropePositions(_ ids: [Int], layouts: [ImageLayout]) throws -> [[Int]]? { nil }
 }

@@ -63,18 +63,26 @@ public final class InstanceTraining {
         let c = configuration
         try c.validate()
         let (train, meta, report) = try readData()
-        let directory = try RunDirectory(URL(fileURLWithPath: c.outputDirectory), mode: resume ? .resume : overwrite ? .overwrite : .fresh, log: log)
-        let (loaded, template) = try c.loadRewardModel()
+        let (loaded, template, vision) = try c.loadRewardModel()
+        (vision as? InternVLBackbone)?.processor.maxTiles = c.maxPatchNum
+        let images = vision.map { PromptImages(backbone: $0, longestSide: nil) }
         let device = try Check.device(c.device)
         let encoder: ConversationEncoder
-        do { encoder = try ConversationEncoder(tokenizer: loaded.tokenizer, template: template) } catch {
+        do { encoder = try ConversationEncoder(tokenizer: loaded.tokenizer, template: template, images: images) } catch {
             throw SettingError("reward_model", "\(c.rewardModel) cannot be a generative PRM: \(error)")
         }
+        // Every conversation (and image) is read before the run directory is touched: a bad one stops the run with nothing written.
         func encode(_ records: [ConversationRecord], _ file: String) throws -> [EncodedConversation] {
             let context = loaded.model.config.maxPositions
             return try records.enumerated().map { i, r in
                 let e: EncodedConversation
-                do { e = try encoder.encode(r) } catch { throw DataError(file: file, record: i, field: "conversations", message: "\(error)") }
+                do {
+                    e = try PromptImages.reading(file: file, record: i, field: "image") {
+                        try encoder.encode(r, image: r.image.map { PromptImages.location(of: $0, inDataFile: file) })
+                    }
+                } catch let error as DataError { throw error } catch {
+                    throw DataError(file: file, record: i, field: "conversations", message: "\(error)")
+                }
                 guard e.tokens.count <= context else {
                     throw DataError(file: file, record: i, field: "conversations", message: "is \(e.tokens.count) tokens; \(c.rewardModel) reads at most \(context)")
                 }
@@ -84,9 +92,12 @@ public final class InstanceTraining {
         let trainConversations = try encode(train, c.trainFile)
         let metaConversations = try encode(meta, c.metaFile)
         if report.recordsWithImages > 0 {
-            log("notice: \(report.recordsWithImages) records name an image; \(c.rewardModel) is a text-only backbone, so images are ignored")
+            log(images == nil ? "notice: \(report.recordsWithImages) records name an image; \(c.rewardModel) is a text-only backbone, so images are ignored"
+                : "\(report.recordsWithImages) records with images, up to \(c.maxPatchNum) tiles each; the vision tower is frozen")
         }
+        let directory = try RunDirectory(URL(fileURLWithPath: c.outputDirectory), mode: resume ? .resume : overwrite ? .overwrite : .fresh, log: log)
         let prm = GenerativePRM(backbone: loaded.model, encoder: encoder)
+        prm.images = images
         if let run = c.initFrom { try Self.initialise(prm, from: run, rewardModel: c.rewardModel, device: device) }
         // Conversations recur (darts reads each lower batch three times): with --train_layers
         // their frozen trunk states are kept, within 1 GiB.
@@ -200,7 +211,7 @@ struct InstanceMethod: TrainingMethod {
     func writeModel(into directory: URL) throws {
         try SafeTensors.write(prm.stateDict(), metadata: ["format": GenerativePRM.fileFormat, "reward_model": configuration.rewardModel,
                                                            "plus_token": "\(prm.plus)", "minus_token": "\(prm.minus)",
-                                                           "system_prompt": systemPrompt ?? ""],
+                                                           "system_prompt": systemPrompt ?? "", "max_patch_num": "\(configuration.maxPatchNum)"],
                               to: directory.appendingPathComponent("prm.safetensors"))
     }
 }

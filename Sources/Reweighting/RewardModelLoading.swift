@@ -6,14 +6,17 @@ import Torch
 
 extension V1TrainingConfiguration {
     /// The reward model's backbone, seeded, on the run's device and precision, with only its
-    /// top `train_layers` decoder layers trainable; and the chat template its prompts use.
-    func loadRewardModel() throws -> (model: LoadedModel, template: ChatTemplate) {
-        let loaded: LoadedModel
-        do { loaded = try ModelLoader.load(try ModelRegistry.resolve(rewardModel)) } catch {
+    /// top `train_layers` decoder layers trainable; the chat template its prompts use; and for
+    /// a vision-language model, its frozen vision side (on the device, in float32).
+    func loadRewardModel() throws -> (model: LoadedModel, template: ChatTemplate, vision: VisionLanguageBackbone?) {
+        let backbone: RewardBackbone
+        do { backbone = try RewardBackbone.load(try ModelRegistry.resolve(rewardModel)) } catch {
             throw SettingError("reward_model", "cannot load '\(rewardModel)': \(error)")
         }
+        let loaded = backbone.loaded
         guard let template = loaded.chatTemplate else { throw EngineError("\(loaded.source) has no chat template this build can render") }
         Runtime.manualSeed(seed)
+        try backbone.vision?.to(try Check.device(device))
         try loaded.model.to(try Check.device(device), dtype: precision.hasPrefix("bf") ? .bfloat16 : .float32)
         if let n = trainLayers {
             guard n <= loaded.model.config.layerCount else {
@@ -21,7 +24,7 @@ extension V1TrainingConfiguration {
             }
             try loaded.model.freezeAllButTopLayers(n)
         }
-        return (loaded, template)
+        return (loaded, template, backbone.vision)
     }
 
     /// The bi-level engine of a run: its schedules, hypergradient and clipping, and the upper

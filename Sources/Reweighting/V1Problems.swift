@@ -69,13 +69,22 @@ public final class V1TrainingProblem: LowerProblem {
     /// without a graph and are not counted.
     private var statistics = LogitStatistics()
 
-    public init(prm: ScalarHeadPRM, records: [V1TrainRecord], encoder: PromptEncoder, batchSize: Int, seed: UInt64,
+    /// Text records, each read as its prompt alone.
+    public convenience init(prm: ScalarHeadPRM, records: [V1TrainRecord], encoder: PromptEncoder, batchSize: Int, seed: UInt64,
+                            softLabels: Bool = false, hypergradientPerDomain: Int = 0) {
+        self.init(prm: prm, records: records, sequences: records.map { encoder.encode($0.prompt) }, batchSize: batchSize, seed: seed,
+                  softLabels: softLabels, hypergradientPerDomain: hypergradientPerDomain)
+    }
+
+    /// `sequences[i]`: the tokens the PRM reads for record i (images included).
+    public init(prm: ScalarHeadPRM, records: [V1TrainRecord], sequences: [[Int]], batchSize: Int, seed: UInt64,
                 softLabels: Bool = false, hypergradientPerDomain: Int = 0) {
+        precondition(sequences.count == records.count, "one token sequence per record")
         self.prm = prm
         parameters = prm.trainableParameters()
         domains = Array(Set(records.map(\.dataset))).sorted()
         let index = Dictionary(uniqueKeysWithValues: domains.enumerated().map { ($1, Int64($0)) })
-        sequences = records.map { encoder.encode($0.prompt) }
+        self.sequences = sequences
         accuracy = records.map { Float($0.accuracy) }
         domainIndex = records.map { index[$0.dataset]! }
         self.batchSize = batchSize

@@ -215,6 +215,15 @@ public struct V1DataReport: Codable, Equatable {
     public var recordsWithImages = 0
 }
 
+/// A meta record's chain, split into steps, with its label and image.
+public struct V1MetaChain {
+    public let chain: SplitChain
+    public let label: Bool
+    public let image: String?
+    /// The record's index in the meta file.
+    public let record: Int
+}
+
 /// A DreamPRM (v1) training run: reads and checks the data, builds the PRM, runs the bi-level
 /// engine with progress, JSON-lines metrics and atomic checkpoints, and resumes exactly.
 public final class V1Training {
@@ -231,7 +240,7 @@ public final class V1Training {
 
     /// Reads and checks both files (meta chains split into steps); malformed input throws
     /// `DataError` before the model loads or anything is written.
-    public func readData() throws -> (train: [V1TrainRecord], meta: [(chain: SplitChain, label: Bool)], report: V1DataReport) {
+    public func readData() throws -> (train: [V1TrainRecord], meta: [V1MetaChain], report: V1DataReport) {
         let c = configuration
         var report = V1DataReport()
         let train = try RecordReader.read(URL(fileURLWithPath: c.trainFile), V1TrainRecord.init)
@@ -246,7 +255,7 @@ public final class V1Training {
         }
         report.trainRecords = train.count
         report.domains = Array(Set(train.map(\.dataset))).sorted()
-        var chains: [(chain: SplitChain, label: Bool)] = []
+        var chains: [V1MetaChain] = []
         var index = 0
         try RecordReader.forEach(in: URL(fileURLWithPath: c.metaFile)) { fields in
             defer { index += 1 }
@@ -259,7 +268,7 @@ public final class V1Training {
                 if report.metaSkippedExamples.count < 20 { report.metaSkippedExamples.append(index) }
                 return
             }
-            chains.append((chain, record.trueFalse))
+            chains.append(V1MetaChain(chain: chain, label: record.trueFalse, image: record.imagePath, record: index))
         }
         report.metaRecords = index
         report.metaChainsUsed = chains.count
@@ -277,19 +286,29 @@ public final class V1Training {
         try c.validate()
         let (train, metaChains, report) = try readData()
         let device = try Check.device(c.device)
-        let directory = try RunDirectory(out, mode: resume ? .resume : overwrite ? .overwrite : .fresh, log: log)
-        let (loaded, template) = try c.loadRewardModel()
-        let encoder = PromptEncoder(tokenizer: loaded.tokenizer, template: template)
-        let chains = metaChains.map { m in ((0..<m.chain.count).map { encoder.encode(m.chain.prefix(through: $0)) }, m.label) }
-        if report.recordsWithImages > 0 {
-            log("notice: \(report.recordsWithImages) records name an image; \(c.rewardModel) is a text-only backbone, so images are ignored")
+        let (loaded, template, vision) = try c.loadRewardModel()
+        let images = vision.map { PromptImages(backbone: $0, longestSide: PromptImages.v1LongestSide) }
+        let encoder = PromptEncoder(tokenizer: loaded.tokenizer, template: template, images: images)
+        // Every prompt (and image) is read before the run directory is touched: a bad one stops the run with nothing written.
+        let sequences = try train.enumerated().map { i, r in
+            try encoder.encode(r.prompt, image: r.imagePath, file: c.trainFile, record: i, field: "image_path")
         }
+        let chains = try metaChains.map { m in
+            (try (0..<m.chain.count).map { try encoder.encode(m.chain.prefix(through: $0), image: m.image, file: c.metaFile, record: m.record, field: "image_path") },
+             m.label)
+        }
+        if report.recordsWithImages > 0 {
+            log(images == nil ? "notice: \(report.recordsWithImages) records name an image; \(c.rewardModel) is a text-only backbone, so images are ignored"
+                : "\(report.recordsWithImages) records with images, longest side ≤ \(PromptImages.v1LongestSide) px; the vision tower is frozen")
+        }
+        let directory = try RunDirectory(out, mode: resume ? .resume : overwrite ? .overwrite : .fresh, log: log)
         if let skipped = report.metaSkipped.first {
             log("meta: \(report.metaChainsUsed) of \(report.metaRecords) records used; skipped \(skipped.value): \(skipped.key)")
         }
         let prm = try ScalarHeadPRM(backbone: loaded.model, input: c.headInput, initialization: c.headInit)
+        prm.images = images
         try prm.head.to(device, dtype: .float32)
-        let lower = V1TrainingProblem(prm: prm, records: train, encoder: encoder, batchSize: c.batchSize, seed: c.seed, softLabels: c.softLabels,
+        let lower = V1TrainingProblem(prm: prm, records: train, sequences: sequences, batchSize: c.batchSize, seed: c.seed, softLabels: c.softLabels,
                                        hypergradientPerDomain: c.hypergradientPerDomain)
         // A record longer than the model's context is an error, not silent extrapolation.
         let context = loaded.model.config.maxPositions

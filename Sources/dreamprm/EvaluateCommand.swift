@@ -1,6 +1,7 @@
 import ArgumentParser
 import Evaluation
 import Foundation
+import Imaging
 import PRM
 import Torch
 
@@ -86,9 +87,6 @@ struct Evaluate: ParsableCommand {
         }
         var questions = TestSet.candidateSets(records)
         log("\(records.count) questions, \(records.map(\.candidates.count).min()!)–\(records.map(\.candidates.count).max()!) candidates each")
-        if records.contains(where: { $0.imagePath != nil }), !v.prms.isEmpty {
-            log("notice: records name images; the PRM backbones here are text-only, so images are ignored")
-        }
         let settings = "splitter=\(splitter)|format=\(v.format.rawValue)|reward_model=\(rewardModel ?? "as trained")"
         // All PRMs load first: the bottom layers they share then run once per question.
         var prms: [(trained: LoadedPRM, cache: URL)] = []
@@ -97,6 +95,20 @@ struct Evaluate: ParsableCommand {
             do { prms.append((try LoadedPRM.load(URL(fileURLWithPath: path), rewardModel: rewardModel, device: v.device),
                               out.appendingPathComponent("scores-\(name).json"))) } catch {
                 throw SettingError("prm", "\(name): cannot load '\(path)': \(error)")
+            }
+        }
+        if records.contains(where: { $0.imagePath != nil }) {
+            for ((name, _), prm) in zip(v.prms, prms) where !prm.trained.readsImages {
+                log("notice: records name images; \(name)'s backbone is text-only, so it ignores them")
+            }
+            // Every image is read before scoring starts: a bad one stops the run with nothing written.
+            if prms.contains(where: { $0.trained.readsImages }) {
+                for (i, r) in records.enumerated() {
+                    guard let path = r.imagePath else { continue }
+                    _ = try PromptImages.reading(file: testFile, record: i, field: "image_path") {
+                        try ImageFile.read(PromptImages.location(of: path, inDataFile: testFile))
+                    }
+                }
             }
         }
         if !prms.isEmpty { log("scoring with \(v.prms.map(\.name).joined(separator: ", "))") }

@@ -48,11 +48,16 @@ struct Score: ParsableCommand {
         do { trained = try TrainedPRM.load(URL(fileURLWithPath: prm), rewardModel: rewardModel, device: device) } catch {
             throw SettingError("prm", "cannot load '\(prm)': \(error)")
         }
-        // Chains of one question go through one trie, in the order the questions first appear.
-        var byQuestion: [String: [Int]] = [:], order: [String] = []
+        if trained.prm.images == nil, requests.contains(where: { $0.imagePath != nil }) {
+            FileHandle.standardError.write(Data("notice: chains name images; the PRM's backbone is text-only, so it ignores them\n".utf8))
+        }
+        // Chains of one question (and image) go through one trie, in the order the questions first appear.
+        struct Question: Hashable { let text: String, image: String? }
+        var byQuestion: [Question: [Int]] = [:], order: [Question] = []
         for (i, r) in requests.enumerated() {
-            if byQuestion[r.question] == nil { order.append(r.question) }
-            byQuestion[r.question, default: []].append(i)
+            let q = Question(text: r.question, image: r.imagePath)
+            if byQuestion[q] == nil { order.append(q) }
+            byQuestion[q, default: []].append(i)
         }
         let terminal = TerminalLog()
         var logits = [[Double]](repeating: [], count: requests.count)
@@ -60,11 +65,15 @@ struct Score: ParsableCommand {
         for (n, question) in order.enumerated() {
             let members = byQuestion[question]!
             let texts = members.map { i in
-                requests[i].steps.map { TrainedPRM.prefixTexts(question: question, steps: $0) }
-                    ?? TrainedPRM.prefixTexts(question: question, candidate: requests[i].response!, splitter: split)
+                requests[i].steps.map { TrainedPRM.prefixTexts(question: question.text, steps: $0) }
+                    ?? TrainedPRM.prefixTexts(question: question.text, candidate: requests[i].response!, splitter: split)
             }
             let scored: [[Double]]
-            do { scored = try trained.stepLogits(prefixTexts: texts) } catch let e as CandidateTooLong {
+            do {
+                scored = try PromptImages.reading(file: input, record: members[0], field: "image_path") {
+                    try trained.stepLogits(prefixTexts: texts, image: question.image.map { PromptImages.location(of: $0, inDataFile: input) })
+                }
+            } catch let e as CandidateTooLong {
                 throw DataError(file: input, record: members[e.candidate], message: "is \(e.tokens) tokens; the PRM's backbone reads at most \(e.context)")
             }
             for (i, z) in zip(members, scored) {
