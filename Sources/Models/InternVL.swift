@@ -254,7 +254,8 @@ public final class InternVLModel: Module {
         guard tiles.rank == 4, tiles.size(1) == 3, tiles.size(2) == s, tiles.size(3) == s else {
             throw ConfigError(source: "InternVL input", message: "tiles \(tiles.shape), expected [N, 3, \(s), \(s)]")
         }
-        let hidden = try vision(tiles.to(language.device))
+        let weight = vision.parameters()[0]  // the tower's device and dtype (bf16 on CUDA runs)
+        let hidden = try vision(tiles.to(weight.device).to(weight.dtype))
         let (n, side, c) = (hidden.size(0), config.vision.patchesPerSide, hidden.size(2))
         // transformers' pixel_shuffle(0.5) on [N, side, side, C], step by step.
         var x = try hidden.narrow(dim: 1, start: 1, length: side * side).reshape([n, side, side, c])

@@ -137,8 +137,10 @@ public final class Qwen2VLVisionTower: Module {
         guard patches.rank == 2, patches.size(0) == counts.reduce(0, +) else {
             throw ConfigError(source: "vision tower", message: "\(patches.shape) patches for grids \(grids.map { [$0.t, $0.h, $0.w] })")
         }
-        let device = patches.device
-        var h = try patchEmbedding(patches.to(device))
+        // Patches come as float32 from the processor; the tower may be on another device or in bf16.
+        let weight = patchEmbedding.parameters()[0]
+        let device = weight.device
+        var h = try patchEmbedding(patches.to(device).to(weight.dtype))
         let (cos, sin) = try rotary(grids: grids, device: device, dtype: h.dtype)
         let visible = try blockDiagonal(counts, device: device)
         for block in blocks { h = try block(h, cos: cos, sin: sin, visible: visible) }

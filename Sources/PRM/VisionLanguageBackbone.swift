@@ -20,8 +20,8 @@ public protocol VisionLanguageBackbone: AnyObject {
     /// Token ids of `text` with each image placeholder expanded to the image's tokens, and the
     /// prefill that puts the images' features on them (nil without images).
     func prepare(_ text: String, images: [RGBImage]) throws -> (ids: [Int], prefill: TextGenerator.Prefill?)
-    /// Moves the whole model (vision tower included).
-    func to(_ device: Device) throws
+    /// Moves the whole model (vision tower included), converting it to `dtype` where given.
+    func to(_ device: Device, dtype: DType?) throws
 
     // What a PRM needs to put images into token sequences of its own (PromptImages).
     /// How many image tokens `image` becomes, and on which grid.
@@ -40,6 +40,10 @@ public protocol VisionLanguageBackbone: AnyObject {
 public struct ImageLayout: Equatable, Sendable {
     public let tokens: Int
     public let grid: [Int]
+}
+
+extension VisionLanguageBackbone {
+    public func to(_ device: Device) throws { try to(device, dtype: nil) }
 }
 
 public enum VisionLanguageBackbones {
@@ -93,7 +97,7 @@ extension Qwen2VLBackbone: VisionLanguageBackbone {
         })
     }
 
-    public func to(_ device: Device) throws { try model.to(device) }
+    public func to(_ device: Device, dtype: DType?) throws { try model.to(device, dtype: dtype) }
 }
 
 /// An InternVL directory ready for prompts with images: weights, tokenizer, chat template and
@@ -156,7 +160,7 @@ public final class InternVLBackbone: VisionLanguageBackbone {
         })
     }
 
-    public func to(_ device: Device) throws { try model.to(device) }
+    public func to(_ device: Device, dtype: DType?) throws { try model.to(device, dtype: dtype) }
 
     public func imageLayout(_ image: RGBImage) throws -> ImageLayout {
         let tiles = processor(image).shape[0]

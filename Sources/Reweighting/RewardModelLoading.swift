@@ -7,7 +7,7 @@ import Torch
 extension V1TrainingConfiguration {
     /// The reward model's backbone, seeded, on the run's device and precision, with only its
     /// top `train_layers` decoder layers trainable; the chat template its prompts use; and for
-    /// a vision-language model, its frozen vision side (on the device, in float32).
+    /// a vision-language model, its frozen vision side (on the device, at the run's precision).
     func loadRewardModel() throws -> (model: LoadedModel, template: ChatTemplate, vision: VisionLanguageBackbone?) {
         let backbone: RewardBackbone
         do { backbone = try RewardBackbone.load(try ModelRegistry.resolve(rewardModel)) } catch {
@@ -16,8 +16,11 @@ extension V1TrainingConfiguration {
         let loaded = backbone.loaded
         guard let template = loaded.chatTemplate else { throw EngineError("\(loaded.source) has no chat template this build can render") }
         Runtime.manualSeed(seed)
-        try backbone.vision?.to(try Check.device(device))
-        try loaded.model.to(try Check.device(device), dtype: precision.hasPrefix("bf") ? .bfloat16 : .float32)
+        // The frozen tower takes the run's precision too (it has no master weights to keep);
+        // the decoder's bf16 training keeps its fp32 masters as for text.
+        let dtype: DType = precision.hasPrefix("bf") ? .bfloat16 : .float32
+        try backbone.vision?.to(try Check.device(device), dtype: dtype)
+        try loaded.model.to(try Check.device(device), dtype: dtype)
         if let n = trainLayers {
             guard n <= loaded.model.config.layerCount else {
                 throw SettingError("train_layers", "\(rewardModel) has \(loaded.model.config.layerCount) decoder layers, not \(n)")

@@ -92,6 +92,19 @@ final class VisionTrainingTests: XCTestCase {
         XCTAssertEqual(p[1], 1 / (1 + exp(-z[1][0][0])), accuracy: 1e-6, "score and evaluate agree on image c")
     }
 
+    /// `--precision bf16`: the decoder and the frozen tower in bf16 (AdamW keeps fp32 masters).
+    func testBFloat16RunTrainsWithImages() throws {
+        let (trainFile, meta) = try v1Data()
+        let run = root.appendingPathComponent("bf16")
+        let trained = try train(["--train_json_file", trainFile.path, "--meta_json_file", meta.path, "--precision", "bf16"], model: "tiny-qwen2-vl", output: run)
+        XCTAssertEqual(trained.status, 0, trained.output)
+        let losses = try String(contentsOf: run.appendingPathComponent("metrics.jsonl"), encoding: .utf8).split(separator: "\n").map {
+            (try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any])["lower_loss"] as! Double
+        }
+        XCTAssertEqual(losses.count, 4)
+        XCTAssertTrue(losses.allSatisfy(\.isFinite), "\(losses)")
+    }
+
     func testGenerativeTrainAndEvaluateOnInternVLReadTheImages() throws {
         let system = "Judge each step with + or -."
         func conversation(_ id: String, _ image: String, _ step: String, _ label: String, trueFalse: Bool? = nil) throws -> String {

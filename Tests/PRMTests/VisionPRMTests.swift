@@ -66,6 +66,21 @@ final class VisionPRMTests: XCTestCase {
         try Autograd.noGrad { assertClose(try prm.packedLogits(sequences).logits.doubles(), expected, atol: 1e-5) }
     }
 
+    /// A run in bf16 converts the frozen towers too: their features stay close to float32's.
+    func testTowersRunInBFloat16() throws {
+        for family in ["tiny-qwen2-vl", "tiny-internvl"] {
+            let backbone = try VisionLanguageBackbones.load(models.appendingPathComponent(family))
+            let image = try ImageFile.read(models.appendingPathComponent("\(family)/b.png"))
+            let full = try Autograd.noGrad { try backbone.imageFeatures(image) }
+            try backbone.to(.cpu, dtype: .bfloat16)
+            let half = try Autograd.noGrad { try backbone.imageFeatures(image) }
+            XCTAssertEqual(half.dtype, .bfloat16, family)
+            XCTAssertEqual(half.shape, full.shape, family)
+            let error = try (half.to(.float32) - full).abs().max().item(), scale = try full.abs().max().item()
+            XCTAssertLessThan(error, 0.05 * scale, "\(family): bf16 features within 5 % of the largest float32 one")
+        }
+    }
+
     /// The generative PRM reads an InternVL conversation's image on its first user turn; its
     /// log-probabilities at the read positions are the log-softmax of InternVLModel's logits.
     func testGenerativePRMWithAnImageMatchesInternVLsForward() throws {
