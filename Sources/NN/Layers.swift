@@ -21,7 +21,12 @@ public enum ParameterInitialization {
 /// (kaiming_uniform with a = √5 gives bound = 1/√fan_in).
 func uniformParameter(_ shape: [Int], bound: Double, dtype: DType) throws -> Tensor {
     if ParameterInitialization.isSkipped { return try Tensor.empty(shape, dtype: dtype).requiringGrad() }
-    return try (Tensor.rand(shape, dtype: .float32) * (2 * bound) - bound).to(dtype).requiringGrad()
+    // In place: out-of-place temporaries the size of every weight leave a freed-heap hole beside
+    // each parameter, and a 2B model then holds twice its size in resident memory.
+    let t = try Tensor.rand(shape, dtype: .float32)
+    try t.mul_(2 * bound)
+    try t.add_(-bound)
+    return try t.to(dtype).requiringGrad()
 }
 
 /// y = x Wᵀ + b, weight [out, in] as in PyTorch checkpoints.
