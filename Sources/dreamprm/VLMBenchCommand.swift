@@ -66,14 +66,16 @@ struct VLMBench: ParsableCommand {
         let idsFile = work.appendingPathComponent("ids.json")
         try JSONSerialization.data(withJSONObject: ids).write(to: idsFile)
 
-        // Ours first, released before the reference loads its own copy.
+        // The reference first, in its own process: two copies of the model at once do not fit
+        // in 24 GiB, and memory this process has freed need not return to the system.
+        let theirs = device == .cpu ? PythonReference.run(script: reference, arguments: [
+            configFile.path, "--ids-file", idsFile.path, "--grid", "\(grid.t),\(grid.h),\(grid.w)", "--threads", "\(threads)",
+            "--reps", "\(reps)", "--train-layers", "\(trainLayers)"]) : nil
         var report = try measure(config: config, grid: grid, ids: ids, device: device)
         report.merge(["model": "Qwen2-VL-2B-Instruct shapes, random weights", "threads": threads, "device": device.description,
                       "image_side": imageSide, "grid_thw": [grid.t, grid.h, grid.w], "image_tokens": imageTokens, "prompt_tokens": ids.count,
                       "train_layers": trainLayers, "text_layers": textLayers, "vision_depth": visionDepth]) { a, _ in a }
-        if device == .cpu, let theirs = PythonReference.run(script: reference, arguments: [
-            configFile.path, "--ids-file", idsFile.path, "--grid", "\(grid.t),\(grid.h),\(grid.w)", "--threads", "\(threads)",
-            "--reps", "\(reps)", "--train-layers", "\(trainLayers)"]) {
+        if let theirs {
             report.merge(theirs) { a, _ in a }
             for kind in ["vision_seconds", "train_step_seconds"] {
                 if let ours = report["swift_\(kind)"] as? Double, let ref = theirs["transformers_\(kind)"] as? Double, ours > 0 {
@@ -140,14 +142,14 @@ struct VLMBench: ParsableCommand {
         }
         let parameters = model.parameterCount
         return ["swift_vision_seconds": visionSeconds, "swift_train_step_seconds": stepSeconds, "swift_build_seconds": built,
-                "parameters": parameters, "swift_peak_rss_gib": Self.peakResidentGiB()]
+                "parameters": parameters, "swift_peak_rss_gib": Self.peakResidentGiB() ?? NSNull()]
     }
 
     /// The process's maximum resident set so far (Linux: VmHWM).
-    static func peakResidentGiB() -> Double {
+    static func peakResidentGiB() -> Double? {
         guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
               let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
-              let kb = Double(line.split(separator: " ").dropFirst().first ?? "") else { return .nan }
+              let kb = line.split(whereSeparator: \.isWhitespace).compactMap({ Double($0) }).first else { return nil }
         return (kb / 1024 / 1024 * 100).rounded() / 100
     }
 }
