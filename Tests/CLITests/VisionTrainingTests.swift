@@ -123,6 +123,12 @@ final class VisionTrainingTests: XCTestCase {
                                 model: "tiny-internvl", output: run)
         XCTAssertEqual(trained.status, 0, trained.output)
         XCTAssertTrue(trained.output.contains("6 records with images, up to 2 tiles each"), trained.output)
+        let badTrain = try write("bad-train15.jsonl", try String(contentsOf: trainFile, encoding: .utf8).replacingOccurrences(of: "b.png", with: "corrupt.png"))
+        let bad = try train(["--train_json_file", badTrain.path, "--meta_json_file", meta.path, "--reweighting", "instance-table"],
+                            model: "tiny-internvl", output: root.appendingPathComponent("g-bad"))
+        XCTAssertEqual(bad.status, 2, bad.output)
+        XCTAssertTrue(bad.output.contains("\(badTrain.path): record 2: field 'image': the image \(root.appendingPathComponent("images/corrupt.png").path)"), bad.output)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: root.appendingPathComponent("g-bad").path))
 
         let out = root.appendingPathComponent("eval-g")
         let evaluated = try Binary.run(["evaluate", "--test_json_file", testFile().path, "--prm", "g=\(run.path)", "--output", out.path, "--threads", "1"])
