@@ -110,6 +110,8 @@ public struct ConversationRecord: Equatable {
 
 /// A best-of-N test record: N candidate chains for one question with their correctness.
 public struct BestOfNRecord: Equatable {
+    /// The question's id where the file gives one (`dreamprm candidates` writes it).
+    public var id: String?
     public var question: String
     public var imagePath: String?
     public var candidates: [String]
@@ -132,6 +134,7 @@ public struct BestOfNRecord: Equatable {
     }
 
     public init(_ f: RecordFields) throws {
+        id = try f.identifier("id")
         question = try f.string("question")
         imagePath = try f.optionalImagePath("image_path")
         candidates = try f.array("candidates").enumerated().map { i, v in
@@ -161,5 +164,28 @@ public struct BestOfNRecord: Equatable {
                 throw f.error("first_wrong_step", "has \(firstWrongStep!.count) entries for \(candidates.count) candidates")
             }
         }
+    }
+}
+
+/// A question for a policy to answer (`dreamprm candidates`, `dreamprm label`).
+public struct QuestionRecord: Equatable, Sendable {
+    public var id: String
+    public var question: String
+    /// The reference answer the judge compares final answers with.
+    public var answer: String
+    public var dataset: String
+    public var imagePath: String?
+
+    public init(id: String, question: String, answer: String, dataset: String, imagePath: String? = nil) {
+        (self.id, self.question, self.answer, self.dataset, self.imagePath) = (id, question, answer, dataset, imagePath)
+    }
+
+    public init(_ f: RecordFields) throws {
+        guard let id = try f.identifier("id") else { throw f.error("id", "missing: each question needs an id (outputs and resuming are keyed by it)") }
+        self.id = id
+        question = try f.nonEmptyString("question")
+        answer = try f.nonEmptyString("answer")
+        dataset = try f.nonEmptyString("dataset")
+        imagePath = try f.optionalImagePath("image_path")
     }
 }
