@@ -52,13 +52,14 @@ let package = Package(
         .target(name: "PRM", dependencies: ["Models", "Imaging", "NN", "Torch", "Tokenizers"]),
         .target(name: "Reweighting", dependencies: ["PRM", "NN", "Torch"]),
         .target(name: "Evaluation", dependencies: ["PRM", "Models", "Imaging", "NN", "Torch"]),
+        .target(name: "Pipeline", dependencies: ["Evaluation", "PRM", "Models", "Tokenizers", "Torch"]),
         .target(name: "Plotting"),
         // The system libjpeg-turbo and libpng (Debian: libjpeg62-turbo-dev libpng-dev).
         .target(name: "CImageCodecs", linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png")]),
         .target(name: "Imaging", dependencies: ["CImageCodecs"]),
         .executableTarget(
             name: "dreamprm",
-            dependencies: ["Torch", "NN", "Tokenizers", "Models", "Imaging", "PRM", "Reweighting", "Evaluation", "Plotting", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            dependencies: ["Torch", "NN", "Tokenizers", "Models", "Imaging", "PRM", "Reweighting", "Evaluation", "Pipeline", "Plotting", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "Yams", package: "Yams")]
         ),
         .target(name: "TestSupport", dependencies: ["Torch", "Models"], path: "Tests/Support"),
@@ -71,7 +72,7 @@ let package = Package(
         .testTarget(name: "PlottingTests", dependencies: ["Plotting"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"], resources: [.copy("Fixtures"), .copy("ProcessorFixtures")]),
         // Runs the dreamprm binary itself: the fuzz corpus, kill-and-resume, concurrent runs.
-        .testTarget(name: "CLITests", dependencies: ["dreamprm", "Evaluation", "PRM", "Reweighting", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "CLITests", dependencies: ["dreamprm", "Evaluation", "Pipeline", "PRM", "Reweighting", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "Models", "Torch", "TestSupport"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v5],
