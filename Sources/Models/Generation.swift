@@ -78,20 +78,16 @@ public struct TextGenerator {
         guard !prompts.isEmpty, prompts.allSatisfy({ !$0.isEmpty }) else {
             throw ConfigError(source: "generate", message: "every prompt needs at least one token")
         }
-        Runtime.manualSeed(p.seed)
-        let stops = p.stopTokenIDs.union(tokenizer.eosTokenID.map { [$0] } ?? [])
         let pad = tokenizer.padTokenID ?? tokenizer.eosTokenID ?? 0
         let width = prompts.map(\.count).max()!
         let ids = prompts.flatMap { [Int](repeating: pad, count: width - $0.count) + $0 }.map(Int64.init)
         let mask = prompts.flatMap { [Int64](repeating: 0, count: width - $0.count) + [Int64](repeating: 1, count: $0.count) }
         let b = prompts.count
         let device = model.device
-        var attention = try Tensor(mask, shape: [b, width]).to(device)
+        let attention = try Tensor(mask, shape: [b, width]).to(device)
         let padded = mask.contains(0)
         let cache = KVCache(layers: model.config.layerCount)
-        var results = [Generation](repeating: Generation(newIDs: [], text: "", stoppedBy: "max_tokens"), count: b)
-        var finished = [Bool](repeating: false, count: b)
-        try Autograd.noGrad {
+        return try Autograd.noGrad {
             let promptIDs = try Tensor(ids, shape: [b, width]).to(device)
             var logits: Tensor, shifts = [Int](repeating: 0, count: b)
             if let prefill {
@@ -99,38 +95,62 @@ public struct TextGenerator {
             } else {
                 logits = try model(.tokens(promptIDs), attentionMask: padded ? attention : nil, cache: cache)
             }
-            logits = try logits.select(dim: 1, index: -1)
-            // Each row's real tokens so far: a new token's position is that count plus its shift.
-            var counts = prompts.map(\.count)
-            for _ in 0..<p.maxTokens {
-                let next = try Sampler.next(logits, p).toArray(Int64.self).map(Int.init)
-                for row in 0..<b where !finished[row] {
-                    let token = next[row]
-                    if stops.contains(token) {
-                        finished[row] = true
-                        results[row].stoppedBy = "eos"
-                        continue
-                    }
-                    results[row].newIDs.append(token)
-                    let text = tokenizer.decode(results[row].newIDs)
-                    if let stop = p.stopStrings.first(where: { text.contains($0) }) {
-                        results[row].text = String(text[..<text.range(of: stop)!.lowerBound])
-                        results[row].stoppedBy = "stop_string"
-                        finished[row] = true
-                    } else {
-                        results[row].text = text
-                    }
-                    if row == 0 { onText?(results[0].text) }
+            return try decode(from: logits.select(dim: 1, index: -1), cache: cache, attention: padded ? attention : nil,
+                              counts: prompts.map(\.count), shifts: shifts, p, onText: onText)
+        }
+    }
+
+    /// `count` samples continuing one prompt: the prompt is prefilled once (through `prompts`,
+    /// which reuses what earlier prompts share with it) and the samples decode as one batch
+    /// from copies of its cache.
+    public func sample(_ prompt: [Int], count: Int, _ p: SamplingParameters, prompts: PromptCache) throws -> [Generation] {
+        guard !prompt.isEmpty, count > 0 else { throw ConfigError(source: "generate", message: "a prompt needs at least one token and one sample") }
+        return try Autograd.noGrad {
+            let (cache, last) = try prompts.prefill(prompt, model: model)
+            try cache.expand(to: count)
+            return try decode(from: last.expand([count, last.size(-1)]), cache: cache, attention: nil,
+                              counts: [Int](repeating: prompt.count, count: count), shifts: [Int](repeating: 0, count: count), p, onText: nil)
+        }
+    }
+
+    /// Samples token after token from the prompts' last logits [B, V] until every row stops.
+    /// `counts` are each row's real tokens so far: a new token's position is that count plus its shift.
+    private func decode(from first: Tensor, cache: KVCache, attention: Tensor?, counts: [Int], shifts: [Int],
+                        _ p: SamplingParameters, onText: ((String) -> Void)?) throws -> [Generation] {
+        Runtime.manualSeed(p.seed)
+        let stops = p.stopTokenIDs.union(tokenizer.eosTokenID.map { [$0] } ?? [])
+        let pad = tokenizer.padTokenID ?? tokenizer.eosTokenID ?? 0
+        let b = counts.count, device = model.device
+        var results = [Generation](repeating: Generation(newIDs: [], text: "", stoppedBy: "max_tokens"), count: b)
+        var finished = [Bool](repeating: false, count: b)
+        var logits = first, attention = attention, counts = counts
+        for _ in 0..<p.maxTokens {
+            let next = try Sampler.next(logits, p).toArray(Int64.self).map(Int.init)
+            for row in 0..<b where !finished[row] {
+                let token = next[row]
+                if stops.contains(token) {
+                    finished[row] = true
+                    results[row].stoppedBy = "eos"
+                    continue
                 }
-                if finished.allSatisfy({ $0 }) { break }
-                let feed = try Tensor(next.enumerated().map { finished[$0.offset] ? Int64(pad) : Int64($0.element) }, shape: [b, 1]).to(device)
-                if padded { attention = try Tensor.cat([attention, Tensor.ones([b, 1], dtype: .int64, device: device)], dim: 1) }
-                let positions = shifts.allSatisfy { $0 == 0 } ? nil
-                    : try Tensor(zip(counts, shifts).map { Int64($0 + $1) }, shape: [b, 1]).to(device)
-                counts = counts.map { $0 + 1 }
-                logits = try model(.tokens(feed), attentionMask: padded ? attention : nil, positions: positions, cache: cache)
-                    .select(dim: 1, index: -1)
+                results[row].newIDs.append(token)
+                let text = tokenizer.decode(results[row].newIDs)
+                if let stop = p.stopStrings.first(where: { text.contains($0) }) {
+                    results[row].text = String(text[..<text.range(of: stop)!.lowerBound])
+                    results[row].stoppedBy = "stop_string"
+                    finished[row] = true
+                } else {
+                    results[row].text = text
+                }
+                if row == 0 { onText?(results[0].text) }
             }
+            if finished.allSatisfy({ $0 }) { break }
+            let feed = try Tensor(next.enumerated().map { finished[$0.offset] ? Int64(pad) : Int64($0.element) }, shape: [b, 1]).to(device)
+            if let mask = attention { attention = try Tensor.cat([mask, Tensor.ones([b, 1], dtype: .int64, device: device)], dim: 1) }
+            let positions = shifts.allSatisfy { $0 == 0 } ? nil
+                : try Tensor(zip(counts, shifts).map { Int64($0 + $1) }, shape: [b, 1]).to(device)
+            counts = counts.map { $0 + 1 }
+            logits = try model(.tokens(feed), attentionMask: attention, positions: positions, cache: cache).select(dim: 1, index: -1)
         }
         return results
     }

@@ -30,12 +30,14 @@ public protocol Policy: AnyObject {
     func sample(_ request: PolicyRequest) throws -> [String]
 }
 
-/// A local language model (a registry name, a Hugging Face directory or a GGUF file): the
-/// request's samples decode as one batch with a KV cache.
+/// A local language model (a registry name, a Hugging Face directory or a GGUF file): a
+/// request's prompt is prefilled once, reusing what it shares with the one before (rollouts of
+/// one chain's step prefixes follow each other), and its samples decode as one batch.
 public final class LocalPolicy: Policy {
     public let name: String
     let generator: TextGenerator
     let template: ChatTemplate
+    public let prompts = PromptCache()
     /// Set once a request named an image this text model cannot read.
     public private(set) var ignoredImages = false
 
@@ -58,6 +60,6 @@ public final class LocalPolicy: Policy {
         guard ids.count + request.sampling.maxTokens <= context else {
             throw ConfigError(source: name, message: "a prompt of \(ids.count) tokens and \(request.sampling.maxTokens) new ones exceed its \(context)-token context")
         }
-        return try generator.generate([[Int]](repeating: ids, count: request.count), request.sampling).map(\.text)
+        return try generator.sample(ids, count: request.count, request.sampling, prompts: prompts).map(\.text)
     }
 }
