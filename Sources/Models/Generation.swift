@@ -14,9 +14,11 @@ public struct SamplingParameters: Sendable {
     public var stopStrings: [String] = []
     /// Generation of a row ends at these tokens (the tokenizer's EOS is added by default).
     public var stopTokenIDs: Set<Int> = []
+    /// The stop tokens cannot be drawn before this many new tokens (transformers' `min_new_tokens`).
+    public var minTokens = 0
 
     public init(maxTokens: Int = 128, temperature: Double = 0, topK: Int? = nil, topP: Double? = nil, seed: UInt64 = 0,
-                stopStrings: [String] = [], stopTokenIDs: Set<Int> = []) {
+                stopStrings: [String] = [], stopTokenIDs: Set<Int> = [], minTokens: Int = 0) {
         self.maxTokens = maxTokens
         self.temperature = temperature
         self.topK = topK
@@ -24,6 +26,7 @@ public struct SamplingParameters: Sendable {
         self.seed = seed
         self.stopStrings = stopStrings
         self.stopTokenIDs = stopTokenIDs
+        self.minTokens = minTokens
     }
 }
 
@@ -124,7 +127,11 @@ public struct TextGenerator {
         var results = [Generation](repeating: Generation(newIDs: [], text: "", stoppedBy: "max_tokens"), count: b)
         var finished = [Bool](repeating: false, count: b)
         var logits = first, attention = attention, counts = counts
-        for _ in 0..<p.maxTokens {
+        let vocabulary = first.size(-1)
+        let barStops = p.minTokens > 0 ? try Tensor((0..<vocabulary).map { stops.contains($0) ? -Float.infinity : 0 }, shape: [1, vocabulary])
+            .to(device).to(first.dtype) : nil
+        for step in 0..<p.maxTokens {
+            if let barStops, step < p.minTokens { logits = try logits + barStops }
             let next = try Sampler.next(logits, p).toArray(Int64.self).map(Int.init)
             for row in 0..<b where !finished[row] {
                 let token = next[row]
