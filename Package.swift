@@ -29,6 +29,9 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+        // OpenAI-compatible policies; the tests' loopback chat server uses swift-nio directly.
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         .target(
@@ -52,7 +55,9 @@ let package = Package(
         .target(name: "PRM", dependencies: ["Models", "Imaging", "NN", "Torch", "Tokenizers"]),
         .target(name: "Reweighting", dependencies: ["PRM", "NN", "Torch"]),
         .target(name: "Evaluation", dependencies: ["PRM", "Models", "Imaging", "NN", "Torch"]),
-        .target(name: "Pipeline", dependencies: ["Evaluation", "PRM", "Models", "Tokenizers", "Torch"]),
+        .target(name: "Pipeline", dependencies: ["Evaluation", "PRM", "Models", "Tokenizers", "Torch",
+                                                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                                                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio")]),
         .target(name: "Plotting"),
         // The system libjpeg-turbo and libpng (Debian: libjpeg62-turbo-dev libpng-dev).
         .target(name: "CImageCodecs", linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png")]),
@@ -72,7 +77,9 @@ let package = Package(
         .testTarget(name: "PlottingTests", dependencies: ["Plotting"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"], resources: [.copy("Fixtures"), .copy("ProcessorFixtures")]),
         // Runs the dreamprm binary itself: the fuzz corpus, kill-and-resume, concurrent runs.
-        .testTarget(name: "CLITests", dependencies: ["dreamprm", "Evaluation", "Pipeline", "PRM", "Reweighting", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "CLITests", dependencies: ["dreamprm", "Evaluation", "Pipeline", "PRM", "Reweighting", "TestSupport",
+                                                   .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                                                   .product(name: "NIOHTTP1", package: "swift-nio")], resources: [.copy("Fixtures")]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "Models", "Torch", "TestSupport"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v5],

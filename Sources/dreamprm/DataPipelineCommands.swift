@@ -10,7 +10,15 @@ private func names(_ original: String) -> NameSpecification {
 
 /// The policy and sampling flags `candidates` and `label` share.
 struct PolicyOptions: ParsableArguments {
-    @Option(help: "The policy: a registry name, a Hugging Face directory or a .gguf file.") var policy: String
+    @Option(help: "The policy: a registry name, a Hugging Face directory or a .gguf file.") var policy: String?
+    @Option(name: names("policy_url"), help: "An OpenAI-compatible API to use instead, e.g. http://localhost:8000/v1.") var policyURL: String?
+    @Option(name: names("policy_model"), help: "The model name the server knows (with --policy_url).") var policyModel: String?
+    @Option(name: names("api_key_env"), help: "The environment variable holding the server's API key (sent when set).")
+    var apiKeyEnv = "OPENAI_API_KEY"
+    @Option(help: "Server requests in flight at once (with --policy_url).") var concurrency = 8
+    @Option(name: names("request_timeout"), help: "Seconds before a server request is abandoned and retried.") var requestTimeout = 120.0
+    @Option(help: "Retries of a server request after 429, 5xx, a timeout, a dropped connection or an unreadable reply.") var retries = 6
+    @Option(name: names("retry_backoff"), help: "Seconds before the first retry (doubling; a Retry-After header wins).") var retryBackoff = 1.0
     @Option(help: "structured (the papers' five steps, then 'Final answer: …') or plain.") var prompt = ReasoningPrompt.structured.rawValue
     @Option(help: "Sampling temperature.") var temperature = 0.7
     @Option(name: names("top_p"), help: "Nucleus sampling mass (1 keeps every token).") var topP = 0.95
@@ -28,19 +36,40 @@ struct PolicyOptions: ParsableArguments {
         guard topP > 0, topP <= 1 else { throw SettingError("top_p", "must be in (0, 1], not \(topP)") }
         try Check.atLeast(maxTokens, 1, "max_tokens")
         if let threads = runtime.threads { try Check.atLeast(threads, 1, "threads") }
+        switch (policy, policyURL) {
+        case (nil, nil): throw SettingError("policy", "give --policy (a model) or --policy_url with --policy_model (a server)")
+        case (.some, .some): throw SettingError("policy", "give --policy or --policy_url, not both")
+        case (nil, .some) where policyModel == nil: throw SettingError("policy_model", "missing: --policy_url needs the model name the server serves")
+        default: break
+        }
+        try Check.atLeast(concurrency, 1, "concurrency")
+        try Check.atLeast(retries, 0, "retries")
+        guard requestTimeout > 0, retryBackoff >= 0 else { throw SettingError("request_timeout", "and --retry_backoff must be positive") }
         var s = ChainSampling()
         (s.prompt, s.temperature, s.topP, s.maxTokens, s.seed) = (prompt, temperature, topP < 1 ? topP : nil, maxTokens, seed)
         return s
     }
 
-    func load() throws -> (Policy, Judge) {
-        if let threads = runtime.threads { Runtime.threadCount = threads }
-        let local: LocalPolicy
-        do { local = try LocalPolicy(policy, device: try Check.device(runtime.device)) } catch {
-            throw SettingError("policy", "cannot load '\(policy)': \(error)")
+    /// The policy, and the judge that falls back on it with `--judge llm`; a server's failed
+    /// attempts are logged in `failureLog`.
+    func load(failureLog: URL) throws -> (Policy, Judge) {
+        let loaded: Policy
+        if let url = policyURL, let model = policyModel {
+            var server = ServerSettings(url: url, model: model, apiKey: ProcessInfo.processInfo.environment[apiKeyEnv])
+            (server.concurrency, server.timeout, server.retries, server.backoff, server.failureLog) = (concurrency, requestTimeout, retries, retryBackoff, failureLog)
+            do { loaded = try OpenAIPolicy(server) } catch { throw SettingError("policy_url", "\(error)") }
+        } else {
+            if let threads = runtime.threads { Runtime.threadCount = threads }
+            let name = policy!
+            do { loaded = try LocalPolicy(name, device: try Check.device(runtime.device)) } catch {
+                throw SettingError("policy", "cannot load '\(name)': \(error)")
+            }
         }
-        return (local, Judge(fallback: judge == "llm" ? local : nil))
+        return (loaded, Judge(fallback: judge == "llm" ? loaded : nil))
     }
+
+    /// The policy's name in messages.
+    var described: String { policy ?? "\(policyModel ?? "") at \(policyURL ?? "")" }
 }
 
 /// `dreamprm candidates`: best-of-N candidate chains from a policy, judged.
@@ -65,12 +94,12 @@ struct Candidates: ParsableCommand {
         try Check.inputFile(questions, "questions")
         let records = try RecordReader.read(URL(fileURLWithPath: questions), QuestionRecord.init)
         guard !records.isEmpty else { throw DataError(file: questions, message: "no questions") }
-        let (policy, judge) = try options.load()
+        let (policy, judge) = try options.load(failureLog: URL(fileURLWithPath: output + ".policy-failures.jsonl"))
         let terminal = TerminalLog()
         try CandidateGeneration(policy: policy, judge: judge, sampling: sampling, count: n)
             .run(questions: records, questionsFile: questions, output: URL(fileURLWithPath: output), resume: options.resume, progress: terminal.progress)
         terminal.finish()
-        if (policy as? LocalPolicy)?.ignoredImages == true { terminal.message("notice: questions name images; \(options.policy) is a text-only policy, so it did not see them") }
+        if (policy as? LocalPolicy)?.ignoredImages == true { terminal.message("notice: questions name images; \(options.described) is a text-only policy, so it did not see them") }
         print("candidates of \(records.count) questions: \(output)")
     }
 }
@@ -111,7 +140,7 @@ struct Label: ParsableCommand {
         // Read and check the input before a model loads.
         let fromQuestions = try questions.map { try RecordReader.read(URL(fileURLWithPath: $0), QuestionRecord.init) }
         let fromCandidates = try candidates.map { try Self.readCandidates($0) }
-        let (policy, judge) = try options.load()
+        let (policy, judge) = try options.load(failureLog: URL(fileURLWithPath: output + ".policy-failures.jsonl"))
         let terminal = TerminalLog()
         var items = fromCandidates ?? []
         if let fromQuestions {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Imaging
 import Models
+import Pipeline
 import PRM
 import Reweighting
 import Torch
@@ -29,6 +30,8 @@ struct DreamPRM: ParsableCommand {
             fail("error: \(e)", code: 2)
         } catch let e as ConfigError {
             fail("error: \(e)", code: 2)
+        } catch let e as PolicyFailure {
+            fail("error: \(e)", code: 1)
         } catch let e as ExitCode {
             exit(withError: e)
         } catch {

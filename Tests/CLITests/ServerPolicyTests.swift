@@ -1,0 +1,90 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// `dreamprm label --policy_url` against the loopback `ChatServer`: a run through injected
+/// 500s, 429s with Retry-After, responses slower than the timeout, malformed JSON and dropped
+/// connections labels exactly what a fault-free run does, with the retries in the server's log
+/// and never more requests in flight than `--concurrency`.
+final class ServerPolicyTests: XCTestCase {
+    private var workspace: Workspace!
+
+    override func setUpWithError() throws { workspace = try Workspace("server-policy") }
+    override func tearDown() { workspace.remove() }
+
+    /// The server's "model": sums, right or one off depending on the seed and the prefix.
+    static func reply(_ request: [String: Any]) -> String {
+        let messages = request["messages"] as! [[String: Any]]
+        let user = messages[0]["content"] as! String
+        let numbers = user.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }.suffix(2)
+        let sum = numbers.reduce(0, +)
+        let prefix = messages.count > 1 ? messages[1]["content"] as! String : ""
+        let answer = ChatServer.digest("\(request["seed"]!)|\(prefix)".utf8) % 3 == 0 ? sum + 1 : sum
+        if prefix.isEmpty { return "Step 1: We add \(numbers.map(String.init).joined(separator: " and ")).\n\nStep 2: The sum is \(answer).\n\nFinal answer: \(answer)" }
+        return "So the sum is \(answer).\n\nFinal answer: \(answer)"
+    }
+
+    private func label(_ server: ChatServer, into name: String) throws -> (result: Binary.Result, files: [Data]) {
+        let questions = workspace.root.appendingPathComponent("questions.jsonl")
+        try [#"{"id": "a", "question": "What is 12 + 30?", "answer": "42", "dataset": "sums"}"#,
+             #"{"id": "b", "question": "What is 7 + 5?", "answer": "12", "dataset": "sums"}"#,
+             #"{"id": "c", "question": "What is 100 + 1?", "answer": "101", "dataset": "more sums"}"#]
+            .joined(separator: "\n").write(to: questions, atomically: true, encoding: .utf8)
+        let out = workspace.root.appendingPathComponent("\(name).json")
+        let result = try Binary.run(["label", "--questions", questions.path, "--n", "2", "--output", out.path, "--max_rollouts", "6",
+                                     "--policy_url", server.url, "--policy_model", "test-model", "--concurrency", "2", "--prompt", "plain",
+                                     "--request_timeout", "0.5", "--retry_backoff", "0.05", "--seed", "3"], timeout: 240)
+        let files = try ["", ".candidates.jsonl", ".progress.jsonl"].map { try Data(contentsOf: URL(fileURLWithPath: out.path + $0)) }
+            + [try Data(contentsOf: out.deletingPathExtension().appendingPathExtension("conversations.jsonl"))]
+        return (result, files)
+    }
+
+    func testLabelsThroughInjectedFaultsEqualAFaultFreeRun() throws {
+        let clean = try ChatServer(reply: Self.reply)
+        defer { clean.stop() }
+        let (cleanRun, expected) = try label(clean, into: "clean")
+        XCTAssertEqual(cleanRun.status, 0, cleanRun.output)
+        XCTAssertTrue(clean.log.allSatisfy { $0.outcome == "answered" })
+        let accuracies = (try JSONSerialization.jsonObject(with: expected[0]) as! [[String: Any]]).map { $0["accuracy"] as! Double }
+        XCTAssertTrue(accuracies.contains { $0 > 0 && $0 < 1 }, "some prefixes are mixed: \(accuracies)")
+
+        // Every third request from the second on fails, cycling through the five faults.
+        let kinds: [ChatServer.Fault] = [.status500, .tooManyRequests(retryAfter: 1), .slow(seconds: 1.5), .malformedJSON, .dropConnection]
+        let faulty = try ChatServer(faultAt: { n in n % 3 == 1 ? kinds[(n / 3) % kinds.count] : nil }, reply: Self.reply)
+        defer { faulty.stop() }
+        let (faultyRun, files) = try label(faulty, into: "faulty")
+        XCTAssertEqual(faultyRun.status, 0, faultyRun.output)
+        XCTAssertEqual(files, expected, "the labels, candidates and conversations equal the fault-free run's")
+
+        let log = faulty.log
+        XCTAssertEqual(Set(log.map(\.outcome)), ["answered", "500", "429", "client gone", "malformed", "dropped"])
+        XCTAssertEqual(log.filter { $0.outcome == "answered" }.count, clean.log.count, "each request was answered once in the end")
+        XCTAssertEqual(faulty.maxInFlight, 2, "--concurrency 2 was used and held")
+        // Every failed request came again, and after a 429 not before its Retry-After.
+        for (i, entry) in log.enumerated() where entry.outcome != "answered" {
+            guard let retry = log[(i + 1)...].first(where: { $0.digest == entry.digest }) else { XCTFail("request \(i) (\(entry.outcome)) never retried"); continue }
+            if entry.outcome == "429" { XCTAssertGreaterThanOrEqual(retry.arrived.timeIntervalSince(entry.arrived), 1.0) }
+        }
+        let failures = try String(contentsOf: workspace.root.appendingPathComponent("faulty.json.policy-failures.jsonl"), encoding: .utf8)
+            .split(separator: "\n").map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        XCTAssertEqual(failures.count, log.count - clean.log.count, "each failed attempt is in the failure log")
+        XCTAssertEqual(Set(failures.compactMap { $0["status"] as? Int }), [500, 429, 200])
+        XCTAssertTrue(faultyRun.output.contains("retrying in"), faultyRun.output)
+    }
+
+    func testAServerThatRefusesTheRequestFailsNamingIt() throws {
+        let server = try ChatServer(faultAt: { _ in .status500 }, reply: Self.reply)
+        defer { server.stop() }
+        let questions = workspace.root.appendingPathComponent("q.jsonl")
+        try #"{"id": "a", "question": "What is 1 + 1?", "answer": "2", "dataset": "sums"}"#.write(to: questions, atomically: true, encoding: .utf8)
+        let out = workspace.root.appendingPathComponent("c.jsonl")
+        let result = try Binary.run(["candidates", "--questions", questions.path, "--n", "1", "--output", out.path, "--policy_url", server.url,
+                                     "--policy_model", "m", "--retries", "2", "--retry_backoff", "0.01"])
+        XCTAssertEqual(result.status, 1, result.output)
+        XCTAssertTrue(result.output.contains("request 1 failed after 3 attempts: HTTP 500"), result.output)
+        XCTAssertEqual(server.log.count, 3)
+        let missing = try Binary.run(["candidates", "--questions", questions.path, "--output", out.path, "--policy_url", server.url])
+        XCTAssertEqual(missing.status, 2, missing.output)
+        XCTAssertTrue(missing.output.contains("policy_model"), missing.output)
+    }
+}
