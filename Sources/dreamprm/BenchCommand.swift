@@ -7,7 +7,7 @@ import Torch
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks that print JSON and compare against a reference in the same run.",
-        subcommands: [CoreBench.self, LMBench.self, WindowBench.self, TokenizerBench.self, ScoreBench.self, InstanceTableBench.self, VLMBench.self]
+        subcommands: [CoreBench.self, LMBench.self, WindowBench.self, TokenizerBench.self, ScoreBench.self, InstanceTableBench.self, VLMBench.self, RolloutBench.self]
     )
 }
 
