@@ -46,6 +46,7 @@ public enum Sampler {
             let kth = try scores.topk(k, dim: -1).values.narrow(dim: -1, start: k - 1, length: 1)
             scores = try scores.maskedFill(scores.lt(kth), -.infinity)
         }
+        if let topP = p.topP, topP < 1, p.topK == nil, let nucleus = try nucleusSample(scores, topP: topP) { return nucleus }
         if let topP = p.topP, topP < 1 {
             // Drop the smallest tokens whose total probability stays within 1 − p; keep the largest.
             let (sorted, order) = try scores.sort(dim: -1, descending: false)
@@ -57,6 +58,24 @@ public enum Sampler {
             scores = try scores.maskedFill(removeByToken, -.infinity)
         }
         return try scores.softmax(dim: -1).multinomial(1).squeeze(-1)
+    }
+
+    static let nucleusCandidates = 256
+
+    /// Top-p sampling among the most likely `nucleusCandidates` tokens, which is exact when,
+    /// in every row, they hold at least `topP` of the probability: every other token then lies
+    /// past the nucleus. Sorting the whole vocabulary costs more than the rest of a small
+    /// model's decoding step; nil sends the caller to the full sort.
+    private static func nucleusSample(_ scores: Tensor, topP: Double) throws -> Tensor? {
+        let k = Swift.min(nucleusCandidates, scores.size(-1))
+        let (values, indices) = try scores.logSoftmax(dim: -1).topk(k, dim: -1)
+        let probabilities = try values.exp()
+        let cumulative = try probabilities.cumsum(dim: -1)
+        guard try cumulative.narrow(dim: -1, start: k - 1, length: 1).min().item() >= topP else { return nil }
+        // transformers keeps a token while the mass of the tokens above it is below p.
+        let outside = try (cumulative - probabilities).ge(topP)
+        let pick = try values.maskedFill(outside, -.infinity).softmax(dim: -1).multinomial(1)
+        return try indices.gather(dim: -1, index: pick).squeeze(-1)
     }
 }
 

@@ -29,6 +29,26 @@ final class SamplingTests: XCTestCase {
         XCTAssertEqual(share, 0.625, accuracy: 0.03) // 4000 draws: σ ≈ 0.008
     }
 
+    /// A vocabulary of 1,000: a peaked row takes the 256-candidate path, a nearly flat one
+    /// (its nucleus reaching past 256 tokens) the full sort; both keep exactly the nucleus.
+    func testTopPOverALargeVocabularyKeepsTheNucleusOnBothPaths() throws {
+        for (slope, topP) in [(0.5, 0.9), (0.002, 0.5)] {
+            let logits = (0..<1000).map { -slope * Double($0) }
+            let z = logits.map { Foundation.exp($0) }.reduce(0, +)
+            let p = logits.map { Foundation.exp($0) / z }
+            // transformers keeps token i while the mass above it is below top_p.
+            var above = 0.0, nucleus = 0
+            while above < topP { above += p[nucleus]; nucleus += 1 }
+            let rows = try Tensor(logits.map(Float.init), shape: [1, 1000]).expand([3000, 1000]).contiguous()
+            Runtime.manualSeed(7)
+            let d = try Sampler.next(rows, SamplingParameters(temperature: 1, topP: topP)).toArray(Int64.self).map(Int.init)
+            XCTAssertLessThan(d.max()!, nucleus, "slope \(slope)")
+            XCTAssertGreaterThanOrEqual(d.max()!, nucleus * 9 / 10, "slope \(slope): draws reach the nucleus's edge")
+            let share = Double(d.filter { $0 == 0 }.count) / Double(d.count)
+            XCTAssertEqual(share, p[0] / p[..<nucleus].reduce(0, +), accuracy: 0.03, "slope \(slope)")
+        }
+    }
+
     func testTopKAndTemperatureReshapeTheDistribution() throws {
         let d = try draws(SamplingParameters(temperature: 1, topK: 2, seed: 4))
         XCTAssertEqual(Set(d), [0, 1])
