@@ -8,13 +8,14 @@ cd "$(dirname "$0")/.."
 out=${1:-runs/data-pipeline}
 bin=.build/release/dreamprm
 mkdir -p "$out"
-[ -f "$out/questions.jsonl" ] || python3 tools/demo/build_policy_questions.py "$out/questions.jsonl" 20
-policy=(--policy smollm2-135m-instruct --prompt plain --temperature 0.7 --max_tokens 160 --seed 1 --threads "${THREADS:-2}")
+questions=${QUESTIONS:-20} n=${CANDIDATES:-2}
+[ -f "$out/questions.jsonl" ] || python3 tools/demo/build_policy_questions.py "$out/questions.jsonl" "$questions"
+policy=(--policy smollm2-135m-instruct --prompt plain --temperature 0.7 --max_tokens "${MAX_TOKENS:-128}" --seed 1 --threads "${THREADS:-2}")
 
 timed() { local name=$1; shift; local t0=$SECONDS; "$@"; echo "$name: $((SECONDS - t0)) s"; }
-timed candidates $bin candidates --questions "$out/questions.jsonl" --n 4 --output "$out/candidates.jsonl" "${policy[@]}" \
+timed candidates $bin candidates --questions "$out/questions.jsonl" --n "$n" --output "$out/candidates.jsonl" "${policy[@]}" \
     $([ -f "$out/candidates.jsonl" ] && echo --resume)
-timed label $bin label --candidates "$out/candidates.jsonl" --output "$out/labels.json" --max_rollouts 8 "${policy[@]}" \
+timed label $bin label --candidates "$out/candidates.jsonl" --output "$out/labels.json" --max_rollouts "${MAX_ROLLOUTS:-8}" "${policy[@]}" \
     $([ -f "$out/labels.json.progress.jsonl" ] && echo --resume)
 # The chains the policy got right or wrong are the meta set: v1 records and 1.5 conversations.
 python3 - "$out" <<'EOF'
@@ -23,7 +24,10 @@ out = sys.argv[1]
 sets = [json.loads(l) for l in open(f"{out}/candidates.jsonl")]
 with open(f"{out}/meta.jsonl", "w") as f:
     for s in sets:
-        f.write(json.dumps({"true_false": s["true_false"][0], "input": s["question"] + "\n\n" + s["candidates"][0]}) + "\n")
+        # The v1 meta format marks steps `Step N`; the policy's paragraphs are its steps.
+        steps = [p.strip() for p in s["candidates"][0].split("\n\n") if p.strip()]
+        chain = "\n\n".join(f"Step {k + 1}: {p}" for k, p in enumerate(steps))
+        f.write(json.dumps({"true_false": s["true_false"][0], "input": s["question"] + "\n\n" + chain}) + "\n")
 convs = [json.loads(l) for l in open(f"{out}/labels.conversations.jsonl")]
 with open(f"{out}/meta_1.5.jsonl", "w") as f:
     for c in convs[: max(1, len(convs) // 4)]:
