@@ -72,6 +72,28 @@ final class ServerPolicyTests: XCTestCase {
         XCTAssertTrue(faultyRun.output.contains("retrying in"), faultyRun.output)
     }
 
+    /// `--judge llm`: what the rules leave undecided (two free-form texts) goes to the policy.
+    func testTheLLMJudgeDecidesFreeFormAnswersTheRulesCannot() throws {
+        let server = try ChatServer { request in
+            let user = ((request["messages"] as! [[String: Any]])[0]["content"] as! String)
+            if user.contains("Does the given answer mean the same") { return user.lowercased().contains("given answer: the city of paris") ? "Yes." : "No." }
+            return ChatServer.digest("\(request["seed"]!)".utf8) % 2 == 0 ? "It is the capital.\n\nFinal answer: the city of Paris" : "Final answer: Lyon"
+        }
+        defer { server.stop() }
+        let questions = workspace.root.appendingPathComponent("q.jsonl")
+        try #"{"id": "a", "question": "Which city is the capital of France?", "answer": "Paris", "dataset": "cities"}"#
+            .write(to: questions, atomically: true, encoding: .utf8)
+        let out = workspace.root.appendingPathComponent("c.jsonl")
+        let result = try Binary.run(["candidates", "--questions", questions.path, "--n", "6", "--output", out.path, "--policy_url", server.url,
+                                     "--policy_model", "m", "--judge", "llm", "--seed", "2"])
+        XCTAssertEqual(result.status, 0, result.output)
+        let record = try JSONSerialization.jsonObject(with: Data(contentsOf: out)) as! [String: Any]
+        let candidates = record["candidates"] as! [String], verdicts = record["true_false"] as! [Bool]
+        XCTAssertEqual(record["judge_rules"] as! [String], [String](repeating: "llm", count: 6))
+        XCTAssertEqual(verdicts, candidates.map { $0.contains("Paris") })
+        XCTAssertEqual(Set(verdicts), [true, false], "both kinds of answer were drawn")
+    }
+
     func testAServerThatRefusesTheRequestFailsNamingIt() throws {
         let server = try ChatServer(faultAt: { _ in .status500 }, reply: Self.reply)
         defer { server.stop() }
