@@ -50,6 +50,19 @@ struct CoreBench: ParsableCommand {
     }
 }
 
+/// The clock every benchmark reads.
+enum BenchTiming {
+    /// Wall seconds of `body`, the device's queued work included.
+    static func seconds(on device: Device, _ body: () throws -> Void) throws -> Double {
+        let start = DispatchTime.now().uptimeNanoseconds
+        try body()
+        try device.synchronize()
+        return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    }
+
+    static func median(_ xs: [Double]) -> Double { xs.sorted()[xs.count / 2] }
+}
+
 /// Runs a reference script that prints one JSON object on its last line.
 enum PythonReference {
     static func run(script: String, arguments: [String]) -> [String: Any]? {

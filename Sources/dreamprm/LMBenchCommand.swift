@@ -42,12 +42,7 @@ struct LMBench: ParsableCommand {
             let h = try model.hiddenStates(.tokens(input), cache: cache)
             return try model.logits(h.narrow(dim: 1, start: ids.count - 1, length: 1))
         }
-        func seconds(_ body: () throws -> Void) throws -> Double {
-            let start = DispatchTime.now().uptimeNanoseconds
-            try body()
-            try device.synchronize()
-            return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        }
+        func seconds(_ body: () throws -> Void) throws -> Double { try BenchTiming.seconds(on: device, body) }
         var prefillTimes: [Double] = [], decodeTimes: [Double] = []
         try Autograd.noGrad {
             _ = try prefill(KVCache(layers: model.config.layerCount))
@@ -60,11 +55,10 @@ struct LMBench: ParsableCommand {
                 })
             }
         }
-        func median(_ xs: [Double]) -> Double { xs.sorted()[xs.count / 2] }
         var report: [String: Any] = [
             "model": "smollm2-135m-instruct", "threads": threads, "device": device.description, "prompt_tokens": ids.count, "decode_tokens": decodeTokens,
-            "swift_prefill_tokens_per_s": Double(ids.count) / median(prefillTimes),
-            "swift_decode_tokens_per_s": Double(decodeTokens) / median(decodeTimes),
+            "swift_prefill_tokens_per_s": Double(ids.count) / BenchTiming.median(prefillTimes),
+            "swift_decode_tokens_per_s": Double(decodeTokens) / BenchTiming.median(decodeTimes),
         ]
         let promptFile = FileManager.default.temporaryDirectory.appendingPathComponent("dreamprm-bench-prompt-\(getpid()).txt")
         try Self.prompt.write(to: promptFile, atomically: true, encoding: .utf8)

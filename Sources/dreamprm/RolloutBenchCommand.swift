@@ -55,13 +55,7 @@ struct RolloutBench: ParsableCommand {
         let ids = loaded.tokenizer.encode(Self.prompt(template))
         let p = SamplingParameters(maxTokens: newTokens, temperature: Self.temperature, topP: Self.topP, seed: 1, minTokens: newTokens)
 
-        func seconds(_ body: () throws -> Void) throws -> Double {
-            let start = DispatchTime.now().uptimeNanoseconds
-            try body()
-            try device.synchronize()
-            return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        }
-        func median(_ xs: [Double]) -> Double { xs.sorted()[xs.count / 2] }
+        func seconds(_ body: () throws -> Void) throws -> Double { try BenchTiming.seconds(on: device, body) }
         // A fresh prompt cache each time: one prefill per prefix, as for a prefix seen first.
         _ = try generator.sample(ids, count: k, p, prompts: PromptCache())
         let shared = try (0..<reps).map { _ in try seconds { _ = try generator.sample(ids, count: k, p, prompts: PromptCache()) } }
@@ -70,8 +64,8 @@ struct RolloutBench: ParsableCommand {
         var report: [String: Any] = [
             "model": "smollm2-135m-instruct", "threads": threads, "device": device.description, "prompt_tokens": ids.count,
             "k": k, "new_tokens": newTokens, "temperature": Self.temperature, "top_p": Self.topP,
-            "swift_tokens_per_s": tokens / median(shared),
-            "swift_batched_copies_tokens_per_s": tokens / median(copies),
+            "swift_tokens_per_s": tokens / BenchTiming.median(shared),
+            "swift_batched_copies_tokens_per_s": tokens / BenchTiming.median(copies),
         ]
         // The same token ids on both sides.
         let idsFile = FileManager.default.temporaryDirectory.appendingPathComponent("dreamprm-bench-rollouts-\(getpid()).json")

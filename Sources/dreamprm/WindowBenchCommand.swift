@@ -75,7 +75,6 @@ struct WindowBench: ParsableCommand {
                                      upperOptimizer: AdamW(weights.trainableParameters(), learningRate: 0.01, weightDecay: 1e-3),
                                      configuration: EngineConfiguration(unrollSteps: 5, hypergradient: .darts(radius: 0.01), baseline: baseline))
         }
-        func median(_ xs: [Double]) -> Double { xs.sorted()[xs.count / 2] }
         var phases: [String: Double] = [:]
         func timeWindow(_ e: BilevelEngine<V1TrainingProblem, V1MetaProblem>) throws -> Double {
             let start = DispatchTime.now().uptimeNanoseconds
@@ -101,7 +100,7 @@ struct WindowBench: ParsableCommand {
             plains.append(try timeWindow(lowerOnly))
         }
         let foreignLoad = load.sinceStart()
-        let window = median(windows), plain = median(plains)
+        let window = BenchTiming.median(windows), plain = BenchTiming.median(plains)
         var report: [String: Any] = [
             "threads": threads, "scoring": mode.rawValue,
             "tokens": ["train_records": train.prefix(5).map { encoder.encode($0.prompt).count }, "meta_chain_prefixes": chain.map(\.count)],
