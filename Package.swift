@@ -55,7 +55,7 @@ let package = Package(
         .target(name: "PRM", dependencies: ["Models", "Imaging", "NN", "Torch", "Tokenizers"]),
         .target(name: "Reweighting", dependencies: ["PRM", "NN", "Torch"]),
         .target(name: "Evaluation", dependencies: ["PRM", "Models", "Imaging", "NN", "Torch"]),
-        .target(name: "Pipeline", dependencies: ["Evaluation", "PRM", "Models", "Tokenizers", "Torch",
+        .target(name: "Pipeline", dependencies: ["Evaluation", "PRM", "Imaging", "Models", "Tokenizers", "Torch",
                                                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                                                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio")]),
         .target(name: "Plotting"),

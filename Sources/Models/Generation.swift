@@ -124,14 +124,14 @@ public struct TextGenerator {
 
     /// `count` samples continuing one prompt: the prompt is prefilled once (through `prompts`,
     /// which reuses what earlier prompts share with it) and the samples decode as one batch
-    /// from copies of its cache.
-    public func sample(_ prompt: [Int], count: Int, _ p: SamplingParameters, prompts: PromptCache) throws -> [Generation] {
+    /// from copies of its cache. A prompt holding images names them in `head`.
+    public func sample(_ prompt: [Int], count: Int, _ p: SamplingParameters, prompts: PromptCache, head: PromptHead? = nil) throws -> [Generation] {
         guard !prompt.isEmpty, count > 0 else { throw ConfigError(source: "generate", message: "a prompt needs at least one token and one sample") }
         return try Autograd.noGrad {
-            let (cache, last) = try prompts.prefill(prompt, model: model)
+            let (cache, last, shift) = try prompts.prefill(prompt, model: model, head: head)
             try cache.expand(to: count)
             return try decode(from: last.expand([count, last.size(-1)]), cache: cache, attention: nil,
-                              counts: [Int](repeating: prompt.count, count: count), shifts: [Int](repeating: 0, count: count), p, onText: nil)
+                              counts: [Int](repeating: prompt.count, count: count), shifts: [Int](repeating: shift, count: count), p, onText: nil)
         }
     }
 

@@ -68,6 +68,14 @@ public enum ModelLoader {
     /// Model types that take images, read by `loadQwen2VL` (and not by `load`).
     public static let visionLanguageTypes: Set<String> = ["qwen2_vl", "internvl", "internvl_chat"]
 
+    /// Whether `url` is a Hugging Face directory of a vision-language model.
+    public static func isVisionLanguageDirectory(_ url: URL) throws -> Bool {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), isDirectory.boolValue,
+              FileManager.default.fileExists(atPath: url.appendingPathComponent("config.json").path) else { return false }
+        return visionLanguageTypes.contains(try modelType(of: url))
+    }
+
     /// The model of a Hugging Face directory (config.json and safetensors), without tokenizer.
     public static func loadHuggingFaceWeights(_ dir: URL, dtype: DType = .float32) throws -> CausalLM {
         let config = try DecoderConfig(configJSON: dir.appendingPathComponent("config.json"))

@@ -9,10 +9,7 @@ public struct RewardBackbone {
 
     /// A Hugging Face directory of either kind, or a `.gguf` language model.
     public static func load(_ url: URL) throws -> RewardBackbone {
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), isDirectory.boolValue,
-           FileManager.default.fileExists(atPath: url.appendingPathComponent("config.json").path),
-           ModelLoader.visionLanguageTypes.contains(try ModelLoader.modelType(of: url)) {
+        if try ModelLoader.isVisionLanguageDirectory(url) {
             let vision = try VisionLanguageBackbones.load(url)
             return RewardBackbone(loaded: LoadedModel(model: vision.language, tokenizer: vision.tokenizer, chatTemplate: vision.chatTemplate,
                                                       source: url.path), vision: vision)

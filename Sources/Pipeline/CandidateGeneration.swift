@@ -74,15 +74,16 @@ public struct CandidateGeneration {
                             candidates: chains, trueFalse: verdicts.map(\.correct), judgeRules: verdicts.map(\.rule), policy: policy.name)
     }
 
-    public func run(questions: [QuestionRecord], questionsFile: String, output: URL, resume: Bool,
+    /// The candidates of every question not yet in `output`; `images[i]` is question i's image.
+    public func run(questions: [QuestionRecord], images: [URL?], questionsFile: String, output: URL, resume: Bool,
                     progress: (String) -> Void) throws {
         try QuestionRecord.checkUniqueIDs(questions, file: questionsFile)
         let journal = try JSONLinesJournal<CandidateSet>(output, resume: resume)
         let done = Set(journal.lines.map(\.id))
-        let todo = questions.filter { !done.contains($0.id) }
+        let todo = questions.indices.filter { !done.contains(questions[$0].id) }
         let meter = ProgressMeter(total: questions.count, done: questions.count - todo.count, unit: "questions")
-        for q in todo {
-            try journal.append(try candidates(for: q, image: q.imagePath.map { PromptImages.location(of: $0, inDataFile: questionsFile) }))
+        for i in todo {
+            try journal.append(try candidates(for: questions[i], image: images[i]))
             progress(meter.advance())
         }
     }

@@ -41,6 +41,8 @@ public struct ServerSettings: Sendable {
 public final class OpenAIPolicy: Policy, @unchecked Sendable {
     public let settings: ServerSettings
     public var name: String { settings.model }
+    /// Images go to the server as data URLs; whether its model reads them is the server's affair.
+    public var readsImages: Bool { true }
     private let client: HTTPClient
     private let endpoint: String
     private let logLock = NSLock()

@@ -1,5 +1,7 @@
 import Foundation
+import Imaging
 import Models
+import PRM
 import Tokenizers
 import Torch
 
@@ -28,38 +30,56 @@ public protocol Policy: AnyObject {
     var name: String { get }
     /// The continuations of `request.assistantPrefix`, `request.count` of them.
     func sample(_ request: PolicyRequest) throws -> [String]
+    /// Whether a request's image reaches the model.
+    var readsImages: Bool { get }
 }
 
-/// A local language model (a registry name, a Hugging Face directory or a GGUF file): a
-/// request's prompt is prefilled once, reusing what it shares with the one before (rollouts of
-/// one chain's step prefixes follow each other), and its samples decode as one batch.
+/// A local model (a registry name, a Hugging Face directory or a GGUF file): a request's prompt
+/// is prefilled once, reusing what it shares with the one before (rollouts of one chain's step
+/// prefixes follow each other), and its samples decode as one batch. A vision-language
+/// directory sees the requests' images; a language model does not (`readsImages`).
 public final class LocalPolicy: Policy {
     public let name: String
     let generator: TextGenerator
     let template: ChatTemplate
+    let vision: VisionLanguageBackbone?
     public let prompts = PromptCache()
-    /// Set once a request named an image this text model cannot read.
-    public private(set) var ignoredImages = false
+    /// The last image prompt's head (its user turn, images expanded), kept while the rollouts
+    /// of one question follow each other.
+    private var lastHead: (key: String, ids: [Int], head: PromptHead)?
 
     public init(_ name: String, device: Device = .cpu) throws {
-        let loaded = try ModelLoader.load(try ModelRegistry.resolve(name))
-        guard let template = loaded.chatTemplate else {
-            throw ConfigError(source: loaded.source, message: "has no chat template this build can render; a policy answers chat turns")
+        let backbone = try RewardBackbone.load(try ModelRegistry.resolve(name))
+        guard let template = backbone.loaded.chatTemplate else {
+            throw ConfigError(source: backbone.loaded.source, message: "has no chat template this build can render; a policy answers chat turns")
         }
-        try loaded.model.to(device)
+        if let vision = backbone.vision { try vision.to(device) } else { try backbone.loaded.model.to(device) }
         self.name = name
         self.template = template
-        generator = TextGenerator(model: loaded.model, tokenizer: loaded.tokenizer)
+        vision = backbone.vision
+        generator = TextGenerator(model: backbone.loaded.model, tokenizer: backbone.loaded.tokenizer)
     }
 
+    public var readsImages: Bool { vision != nil }
+
     public func sample(_ request: PolicyRequest) throws -> [String] {
-        if request.image != nil { ignoredImages = true }
-        let prompt = template.render([.user(request.userTurn)], addGenerationPrompt: true) + request.assistantPrefix
-        let ids = generator.tokenizer.encode(prompt)
+        var ids: [Int], head: PromptHead?
+        if let image = request.image, let vision {
+            let key = image.path + "\u{0}" + request.userTurn
+            if lastHead?.key != key {
+                let (headIDs, prefill) = try vision.prepare(vision.userPrompt(request.userTurn, imageCount: 1), images: [ImageFile.read(image)])
+                guard let prefill else { throw ConfigError(source: name, message: "gave no image prefill for \(image.path)") }
+                lastHead = (key, headIDs, PromptHead(key: image.path, length: headIDs.count, prefill: prefill))
+            }
+            ids = lastHead!.ids + generator.tokenizer.encode(request.assistantPrefix, addBOS: false)
+            head = lastHead!.head
+        } else {
+            ids = generator.tokenizer.encode(template.render([.user(request.userTurn)], addGenerationPrompt: true) + request.assistantPrefix)
+        }
         let context = generator.model.config.maxPositions
         guard ids.count + request.sampling.maxTokens <= context else {
             throw ConfigError(source: name, message: "a prompt of \(ids.count) tokens and \(request.sampling.maxTokens) new ones exceed its \(context)-token context")
         }
-        return try generator.sample(ids, count: request.count, request.sampling, prompts: prompts).map(\.text)
+        return try generator.sample(ids, count: request.count, request.sampling, prompts: prompts, head: head).map(\.text)
     }
 }

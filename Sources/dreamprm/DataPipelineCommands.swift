@@ -68,6 +68,15 @@ struct PolicyOptions: ParsableArguments {
         return (loaded, Judge(fallback: judge == "llm" ? loaded : nil))
     }
 
+    /// Where the records' images are, each checked to decode when the policy reads them; a
+    /// text-only policy given images says up front that it will not see them.
+    func images(_ paths: [String?], inDataFile file: String, policy: Policy, terminal: TerminalLog) throws -> [URL?] {
+        if !policy.readsImages && paths.contains(where: { $0 != nil }) {
+            terminal.message("notice: \(file) names images; \(described) is a text-only policy, so it will not see them")
+        }
+        return try RecordImages.locate(paths, inDataFile: file, decode: policy.readsImages)
+    }
+
     /// The policy's name in messages.
     var described: String { policy ?? "\(policyModel ?? "") at \(policyURL ?? "")" }
 }
@@ -96,10 +105,11 @@ struct Candidates: ParsableCommand {
         guard !records.isEmpty else { throw DataError(file: questions, message: "no questions") }
         let (policy, judge) = try options.load(failureLog: URL(fileURLWithPath: output + ".policy-failures.jsonl"))
         let terminal = TerminalLog()
+        let images = try options.images(records.map(\.imagePath), inDataFile: questions, policy: policy, terminal: terminal)
         try CandidateGeneration(policy: policy, judge: judge, sampling: sampling, count: n)
-            .run(questions: records, questionsFile: questions, output: URL(fileURLWithPath: output), resume: options.resume, progress: terminal.progress)
+            .run(questions: records, images: images, questionsFile: questions, output: URL(fileURLWithPath: output), resume: options.resume,
+                 progress: terminal.progress)
         terminal.finish()
-        if (policy as? LocalPolicy)?.ignoredImages == true { terminal.message("notice: questions name images; \(options.described) is a text-only policy, so it did not see them") }
         print("candidates of \(records.count) questions: \(output)")
     }
 }
@@ -143,15 +153,16 @@ struct Label: ParsableCommand {
         let (policy, judge) = try options.load(failureLog: URL(fileURLWithPath: output + ".policy-failures.jsonl"))
         let terminal = TerminalLog()
         var items = fromCandidates ?? []
+        let images = try options.images((fromQuestions?.map(\.imagePath) ?? items.map(\.question.imagePath)), inDataFile: source,
+                                        policy: policy, terminal: terminal)
         if let fromQuestions {
             guard !fromQuestions.isEmpty else { throw DataError(file: source, message: "no questions") }
             let journal = URL(fileURLWithPath: out.path + ".candidates.jsonl")
             try CandidateGeneration(policy: policy, judge: judge, sampling: sampling, count: n)
-                .run(questions: fromQuestions, questionsFile: source, output: journal, resume: options.resume, progress: terminal.progress)
+                .run(questions: fromQuestions, images: images, questionsFile: source, output: journal, resume: options.resume, progress: terminal.progress)
             let sets = Dictionary(uniqueKeysWithValues: try Self.readCandidates(journal.path).map { ($0.question.id, $0) })
             items = fromQuestions.map { sets[$0.id]! }
         }
-        let images = items.map { $0.question.imagePath.map { PromptImages.location(of: $0, inDataFile: source) } }
         let journal = try JSONLinesJournal<LabelledPrefix>(URL(fileURLWithPath: out.path + ".progress.jsonl"), resume: options.resume)
         try MonteCarloLabelling(policy: policy, judge: judge, sampling: sampling, maxRollouts: maxRollouts)
             .run(items, images: images, journal: journal, progress: terminal.progress)

@@ -49,9 +49,7 @@ struct Generate: ParsableCommand {
         if let t = runtime.threads { Runtime.threadCount = t }
         let url = try ModelRegistry.resolve(model)
         let loadStart = Date()
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), isDirectory.boolValue,
-           ModelLoader.visionLanguageTypes.contains(try ModelLoader.modelType(of: url)) {
+        if try ModelLoader.isVisionLanguageDirectory(url) {
             return try generateWithImages(url, loadStart: loadStart)
         }
         guard images.isEmpty else { throw ValidationError("--image needs a vision-language model (qwen2_vl, internvl); \(url.path) is a language model") }

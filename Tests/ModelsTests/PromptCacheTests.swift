@@ -39,15 +39,15 @@ final class PromptCacheTests: XCTestCase {
             try Autograd.noGrad { try m.model(.tokens(Tensor(ids.map(Int64.init), shape: [1, ids.count]))).select(dim: 1, index: -1) }
         }
         let prompts = PromptCache(block: 32)
-        let (_, lastA) = try Autograd.noGrad { try prompts.prefill(a, model: m.model) }
+        let (_, lastA, _) = try Autograd.noGrad { try prompts.prefill(a, model: m.model) }
         try assertClose(lastA, try fullForward(a), rtol: 1e-4, atol: 1e-4)
-        let (cacheB, lastB) = try Autograd.noGrad { try prompts.prefill(b, model: m.model) }
+        let (cacheB, lastB, _) = try Autograd.noGrad { try prompts.prefill(b, model: m.model) }
         XCTAssertEqual(prompts.reusedTokens, shared / 32 * 32)
         XCTAssertEqual(prompts.prefilledTokens, a.count + b.count - shared / 32 * 32)
         XCTAssertEqual(cacheB.length, b.count)
         try assertClose(lastB, try fullForward(b), rtol: 1e-4, atol: 1e-4)
         // Bit for bit what a cache that never saw `a` computes: results do not depend on history.
-        let (_, fresh) = try Autograd.noGrad { try PromptCache(block: 32).prefill(b, model: m.model) }
+        let (_, fresh, _) = try Autograd.noGrad { try PromptCache(block: 32).prefill(b, model: m.model) }
         try assertClose(lastB, fresh, rtol: 0, atol: 0)
     }
 
