@@ -139,7 +139,7 @@ public struct ScoreCache: Codable {
         let trunk = try SharedTrunk(prms.compactMap { if case .scalar(let t) = $0.trained { t.prm.backbone } else { nil } })
         if let trunk { log("the PRMs share their bottom \(trunk.layers) layers; those run once per question") }
         let start = caches.map(\.stepLogits.count).min() ?? records.count
-        let began = Date()
+        let meter = ProgressMeter(total: records.count, done: start, unit: "questions")
         var lastPrint = Date.distantPast
         for i in start..<records.count {
             let r = records[i]
@@ -157,8 +157,7 @@ public struct ScoreCache: Codable {
             }
             if Date().timeIntervalSince(lastPrint) >= 5 || i == records.count - 1 {
                 lastPrint = Date()
-                let rate = Double(i + 1 - start) / Date().timeIntervalSince(began)
-                log(String(format: "scored %d/%d questions | %.2f q/s | ETA %.0f s", i + 1, records.count, rate, Double(records.count - i - 1) / rate))
+                log("scored " + meter.line(at: i + 1))
             }
         }
         return caches.map(\.stepLogits)

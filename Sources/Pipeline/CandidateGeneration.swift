@@ -99,28 +99,3 @@ extension QuestionRecord {
         }
     }
 }
-
-/// "k/N unit | rate | ETA" for long loops.
-final class ProgressMeter {
-    let total: Int, unit: String
-    private(set) var done: Int
-    private let started = Date(), startDone: Int
-
-    init(total: Int, done: Int, unit: String) {
-        self.total = total
-        self.done = done
-        self.unit = unit
-        startDone = done
-    }
-
-    func advance(by n: Int = 1) -> String {
-        done += n
-        let rate = Double(done - startDone) / max(Date().timeIntervalSince(started), 1e-9)
-        let eta = rate > 0 ? Double(total - done) / rate : .infinity
-        return String(format: "%d/%d %@ | %.2f/s | ETA %@", done, total, unit, rate, eta.isFinite ? Self.duration(eta) : "?")
-    }
-
-    static func duration(_ s: Double) -> String {
-        s < 90 ? String(format: "%.0f s", s) : s < 5400 ? String(format: "%.0f min", s / 60) : String(format: "%.1f h", s / 3600)
-    }
-}
