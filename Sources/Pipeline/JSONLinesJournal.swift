@@ -15,15 +15,16 @@ public final class JSONLinesJournal<Line: Codable> {
         return e
     }()
 
-    /// `resume`: continue the file where it is; otherwise it must not exist yet.
+    /// `resume`: continue the file where it is; otherwise it must not exist yet or be empty (a
+    /// run that failed before its first line).
     public init(_ url: URL, resume: Bool) throws {
         self.url = url
         let fm = FileManager.default
         if fm.fileExists(atPath: url.path) {
-            guard resume else {
+            var data = try Data(contentsOf: url)
+            guard resume || data.isEmpty else {
                 throw DataError(file: url.path, message: "exists: pass --resume to continue it, or remove it to start again")
             }
-            var data = try Data(contentsOf: url)
             if let lastNewline = data.lastIndex(of: 0x0A) { data = data.prefix(through: lastNewline) } else { data = Data() }
             for (i, line) in data.split(separator: 0x0A, omittingEmptySubsequences: true).enumerated() {
                 do { lines.append(try JSONDecoder().decode(Line.self, from: Data(line))) } catch {

@@ -109,4 +109,33 @@ final class ServerPolicyTests: XCTestCase {
         XCTAssertEqual(missing.status, 2, missing.output)
         XCTAssertTrue(missing.output.contains("policy_model"), missing.output)
     }
+
+    /// A question's image goes with every request, candidates and rollouts alike, as a data-URL
+    /// `image_url` part before the text (the OpenAI vision message format).
+    func testImagesGoToTheServerAsDataURLParts() throws {
+        let image = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../ModelsTests/Fixtures/tiny-qwen2-vl/a.jpg").standardized
+        try FileManager.default.copyItem(at: image, to: workspace.root.appendingPathComponent("a.jpg"))
+        let received = NSLock(), expectedURL = "data:image/jpeg;base64," + (try Data(contentsOf: image)).base64EncodedString()
+        var requests: [[String: Any]] = []
+        let server = try ChatServer { request in
+            received.withLock { requests.append(request) }
+            return (request["messages"] as! [[String: Any]]).count > 1 ? "So 56.\n\nFinal answer: 56" : "Step 1: 7 times 8 is 56.\n\nFinal answer: 56"
+        }
+        defer { server.stop() }
+        let questions = workspace.root.appendingPathComponent("q.jsonl")
+        try #"{"id": "a", "question": "What is 7 times 8?", "answer": "56", "dataset": "products", "image_path": "a.jpg"}"#
+            .write(to: questions, atomically: true, encoding: .utf8)
+        let result = try Binary.run(["label", "--questions", questions.path, "--output", workspace.root.appendingPathComponent("l.json").path,
+                                     "--max_rollouts", "4", "--policy_url", server.url, "--policy_model", "m", "--prompt", "plain"])
+        XCTAssertEqual(result.status, 0, result.output)
+        XCTAssertEqual(requests.count, 1 + 3, "one chain, then three rollouts from its one step prefix")
+        for request in requests {
+            let messages = request["messages"] as! [[String: Any]]
+            let parts = try XCTUnwrap(messages[0]["content"] as? [[String: Any]])
+            XCTAssertEqual(parts.map { $0["type"] as? String }, ["image_url", "text"])
+            XCTAssertEqual((parts[0]["image_url"] as? [String: Any])?["url"] as? String, expectedURL)
+            XCTAssertTrue((parts[1]["text"] as? String)?.contains("What is 7 times 8?") == true)
+        }
+        XCTAssertEqual(requests.filter { ($0["messages"] as! [[String: Any]]).count == 2 }.count, 3, "the rollouts continue the prefix")
+    }
 }

@@ -116,6 +116,12 @@ final class VisionPolicyTests: XCTestCase {
         ])
         let flags = ["--policy", model.path, "--prompt", "plain", "--max_tokens", "6", "--seed", "2", "--threads", "1"]
         let out = workspace.root.appendingPathComponent("candidates.jsonl")
+        // The structured prompt does not fit the tiny model's context: a failure before the first
+        // record, which leaves nothing a fresh run would need --resume for.
+        let tooLong = try Binary.run(["candidates", "--questions", questions.path, "--n", "2", "--output", out.path, "--policy", model.path,
+                                      "--max_tokens", "6", "--threads", "1"])
+        XCTAssertNotEqual(tooLong.status, 0, tooLong.output)
+        XCTAssertTrue(tooLong.output.contains("512-token context"), tooLong.output)
         let candidates = try Binary.run(["candidates", "--questions", questions.path, "--n", "2", "--output", out.path] + flags)
         XCTAssertEqual(candidates.status, 0, candidates.output)
         XCTAssertFalse(candidates.output.contains("will not see"), candidates.output)
