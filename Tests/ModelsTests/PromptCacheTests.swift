@@ -25,8 +25,35 @@ final class PromptCacheTests: XCTestCase {
         try fork.expand(to: 3)
         XCTAssertEqual([fork.length, fork.batchSize], [10, 3])
         XCTAssertEqual([cache.length, cache.batchSize], [ids.count, 1], "a fork's trim and expand leave the original alone")
-        let original = try cache.keys[4]!.narrow(dim: 2, start: 0, length: 10)
-        for row in 0..<3 { try assertClose(try fork.keys[4]!.narrow(dim: 0, start: row, length: 1), original, rtol: 0, atol: 0) }
+        let original = try XCTUnwrap(cache.entries(layer: 4)).keys.narrow(dim: 2, start: 0, length: 10)
+        for row in 0..<3 { try assertClose(try XCTUnwrap(fork.entries(layer: 4)).keys.narrow(dim: 0, start: row, length: 1), original, rtol: 0, atol: 0) }
+    }
+
+    /// Decoding writes each position into the cache's buffers in place; two forks extended with
+    /// different tokens each give a whole forward's logits and leave the original as it was.
+    func testForksWriteInPlaceWithoutSeeingEachOther() throws {
+        let m = try smolLM2()
+        let ids = m.tokenizer.encode(question, addBOS: false)
+        func row(_ ids: [Int]) throws -> Tensor { try Tensor(ids.map(Int64.init), shape: [1, ids.count]) }
+        func fullForward(_ ids: [Int]) throws -> Tensor { try m.model(.tokens(row(ids))).select(dim: 1, index: -1) }
+        try Autograd.noGrad {
+            let cache = KVCache(layers: m.model.config.layerCount)
+            _ = try m.model(.tokens(row(ids)), cache: cache)
+            let before = try XCTUnwrap(cache.entries(layer: 7)).values.clone()
+            let (a, b) = (cache.fork(), cache.fork())
+            var logitsA = try m.model(.tokens(row([11])), cache: a).select(dim: 1, index: -1)
+            let logitsB = try m.model(.tokens(row([12])), cache: b).select(dim: 1, index: -1)
+            for step in [13, 14, 15] { logitsA = try m.model(.tokens(row([step])), cache: a).select(dim: 1, index: -1) }
+            try assertClose(logitsA, try fullForward(ids + [11, 13, 14, 15]), rtol: 1e-4, atol: 1e-4)
+            try assertClose(logitsB, try fullForward(ids + [12]), rtol: 1e-4, atol: 1e-4)
+            XCTAssertEqual([cache.length, a.length, b.length], [ids.count, ids.count + 4, ids.count + 1])
+            try assertClose(try XCTUnwrap(cache.entries(layer: 7)).values, before, rtol: 0, atol: 0)
+            // Trimmed and written again, a fork still leaves the original alone.
+            try a.trim(to: 5)
+            let trimmed = try m.model(.tokens(row([16])), cache: a).select(dim: 1, index: -1)
+            try assertClose(trimmed, try fullForward(Array(ids.prefix(5)) + [16]), rtol: 1e-4, atol: 1e-4)
+            try assertClose(try XCTUnwrap(cache.entries(layer: 7)).values, before, rtol: 0, atol: 0)
+        }
     }
 
     func testPrefillInBlocksEqualsOneForwardAndReusesWholeSharedBlocks() throws {
