@@ -51,8 +51,8 @@ public final class PromptCache {
         }
         let shared = sameHead ? zip(prompt, ids).prefix { $0 == $1 }.count : 0
         var cache: KVCache, last: Tensor?, kept: Int
-        if let head, shared < head.length || self.cache == nil {
-            // The head runs whole, then the rest in blocks from its end.
+        if let head, shared < head.length || prompt.count == head.length || self.cache == nil {
+            // The head runs whole (its last logits are not kept), then the rest in blocks from its end.
             cache = KVCache(layers: model.config.layerCount)
             let ids = try Tensor(prompt[..<head.length].map(Int64.init), shape: [1, head.length]).to(model.device)
             let (logits, shifts) = try head.prefill(ids, nil, cache)

@@ -65,6 +65,10 @@ final class VisionPolicyTests: XCTestCase {
         try assertClose(last, whole.logits.select(dim: 1, index: -1), rtol: 1e-4, atol: 1e-4)
         let (_, fresh, _) = try Autograd.noGrad { try PromptCache().prefill(prompt(long), model: vision.language, head: head) }
         try assertClose(last, fresh, rtol: 0, atol: 0)
+        // Back to the head alone (a fresh chain after rollouts): its own last logits.
+        let (_, headAlone, _) = try Autograd.noGrad { try warm.prefill(headIDs, model: vision.language, head: head) }
+        let (_, headFresh, _) = try Autograd.noGrad { try PromptCache().prefill(headIDs, model: vision.language, head: head) }
+        try assertClose(headAlone, headFresh, rtol: 0, atol: 0)
 
         // Another image of the same size (the negative): the same ids under another key, so nothing is reused.
         let negative = RGBImage(width: image.width, height: image.height, pixels: image.pixels.map { 255 - $0 })
