@@ -18,6 +18,16 @@ public enum AtomicFile {
         }
     }
 
+    /// JSON Lines, one object per line, written atomically.
+    public static func writeJSONLines(_ objects: [Any], to url: URL, options: JSONSerialization.WritingOptions = [.sortedKeys]) throws {
+        var lines = Data()
+        for object in objects {
+            lines.append(try JSONSerialization.data(withJSONObject: object, options: options))
+            lines.append(0x0A)
+        }
+        try write(lines, to: url)
+    }
+
     /// Builds a directory in a temporary sibling with `fill`, then puts it in place of `url`.
     /// An existing directory at `url` is moved aside first and removed only after the swap.
     public static func writeDirectory(at url: URL, _ fill: (URL) throws -> Void) throws {

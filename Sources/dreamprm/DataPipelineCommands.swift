@@ -170,12 +170,7 @@ struct Label: ParsableCommand {
         let records = LabelOutputs.v1Records(items, labels: journal.lines, perDomain: perDomain)
         try AtomicFile.write(try JSONSerialization.data(withJSONObject: records, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]), to: out)
         let conversations = LabelOutputs.conversations(items, labels: journal.lines)
-        var lines = Data()
-        for c in conversations {
-            lines.append(try JSONSerialization.data(withJSONObject: c, options: [.sortedKeys, .withoutEscapingSlashes]))
-            lines.append(0x0A)
-        }
-        try AtomicFile.write(lines, to: conversationsURL)
+        try AtomicFile.writeJSONLines(conversations, to: conversationsURL, options: [.sortedKeys, .withoutEscapingSlashes])
         print("labelled \(journal.lines.count) prefixes of \(items.count) questions: \(records.count) training records in \(output), \(conversations.count) conversations in \(conversationsURL.path)")
     }
 

@@ -61,7 +61,7 @@ struct Score: ParsableCommand {
         }
         let terminal = TerminalLog()
         var logits = [[Double]](repeating: [], count: requests.count)
-        let began = Date()
+        let meter = ProgressMeter(total: order.count, done: 0, unit: "questions")
         for (n, question) in order.enumerated() {
             let members = byQuestion[question]!
             let texts = members.map { i in
@@ -80,18 +80,15 @@ struct Score: ParsableCommand {
                 guard z.allSatisfy(\.isFinite) else { throw DataError(file: input, record: i, message: "the PRM gives a non-finite step score (\(z))") }
                 logits[i] = z
             }
-            let rate = Double(n + 1) / max(Date().timeIntervalSince(began), 1e-9)
-            terminal.progress(String(format: "scored %d/%d questions (%d chains) | %.2f q/s", n + 1, order.count, requests.count, rate))
+            terminal.progress("scored " + meter.line(at: n + 1))
         }
         terminal.finish()
-        var lines = Data()
-        for (r, z) in zip(requests, logits) {
+        let objects = zip(requests, logits).map { r, z -> [String: Any] in
             var object: [String: Any] = ["step_scores": z.map { 1 / (1 + exp(-$0)) }, "score": aggregation.score(logits: z)]
             if let id = r.id { object["id"] = id.foundationValue }
-            lines.append(try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]))
-            lines.append(0x0A)
+            return object
         }
-        try AtomicFile.write(lines, to: URL(fileURLWithPath: output))
+        try AtomicFile.writeJSONLines(objects, to: URL(fileURLWithPath: output))
         print("scored \(requests.count) chains of \(order.count) questions: \(output)")
     }
 }
