@@ -25,7 +25,7 @@ final class Progress {
         if let metaAccuracy { lastMetaAccuracy = metaAccuracy }
         guard Date().timeIntervalSince(lastPrint) >= 1 || iteration == total else { return }
         lastPrint = Date()
-        _ = meter.line(at: iteration)
+        meter.done = iteration
         var parts = ["it \(iteration)/\(total)", String(format: "loss %.4f", lowerLoss)]
         parts.append(String(format: "sat %.2f |z| %.2f", logits.saturatedFraction, logits.meanAbs))
         if let m = lastMeta { parts.append(String(format: "meta %.4f", m)) }

@@ -4,7 +4,7 @@ import Foundation
 /// (a resumed run's earlier work does not inflate it).
 public final class ProgressMeter {
     public let total: Int, unit: String
-    public private(set) var done: Int
+    public var done: Int
     private let started = Date(), startDone: Int
 
     public init(total: Int, done: Int, unit: String) {
