@@ -6,13 +6,13 @@ import PRM
 /// them: a path that is missing or does not decode is a `DataError` naming file, record and field.
 public enum RecordImages {
     /// Where each record's image is (nil: none), every one decoded once when `decode`.
-    public static func locate(_ paths: [String?], inDataFile file: String, field: String = "image_path", decode: Bool) throws -> [URL?] {
+    public static func locate(_ paths: [String?], inDataFile file: String, decode: Bool) throws -> [URL?] {
         var checked: Set<URL> = []
         return try paths.enumerated().map { record, path in
             guard let path else { return nil }
             let url = PromptImages.location(of: path, inDataFile: file)
             if decode, checked.insert(url).inserted {
-                _ = try PromptImages.reading(file: file, record: record, field: field) { try ImageFile.read(url) }
+                _ = try PromptImages.reading(file: file, record: record, field: "image_path") { try ImageFile.read(url) }
             }
             return url
         }

@@ -5,7 +5,6 @@ import Torch
 final class Progress {
     let total: Int
     let log: (String) -> Void
-    private let began = Date()
     private let meter: ProgressMeter
     private var lastPrint = Date.distantPast
     private var lastMeta: Double?
@@ -17,7 +16,7 @@ final class Progress {
         meter = ProgressMeter(total: total, done: start, unit: "it")
     }
 
-    var elapsed: Double { Date().timeIntervalSince(began) }
+    var elapsed: Double { meter.elapsed }
 
     func update(_ iteration: Int, lowerLoss: Double, metaLoss: Double?, metaAccuracy: Double?, logits: LogitStatistics,
                 weights: [String: Double]?) {

@@ -14,8 +14,11 @@ public final class ProgressMeter {
         startDone = done
     }
 
+    /// Seconds since the meter started.
+    public var elapsed: Double { Date().timeIntervalSince(started) }
+
     /// Units per second in this run.
-    public var rate: Double { Double(done - startDone) / max(Date().timeIntervalSince(started), 1e-9) }
+    public var rate: Double { Double(done - startDone) / max(elapsed, 1e-9) }
 
     /// The time left at the current rate ("?" before any progress).
     public var eta: String {

@@ -105,10 +105,9 @@ struct VLMBench: ParsableCommand {
         let vision = config.vision
         let patches = try Tensor.randn([grid.t * grid.h * grid.w, vision.inChannels * vision.temporalPatchSize * vision.patchSize * vision.patchSize]).to(device)
         let images = ImagePatches(patches: patches, grids: [grid])
-        func seconds(_ body: () throws -> Void) throws -> Double { try BenchTiming.seconds(on: device, body) }
         func median(_ body: () throws -> Void) throws -> Double {
             try body()  // warm-up
-            return try (0..<reps).map { _ in try seconds(body) }.sorted()[reps / 2]
+            return BenchTiming.median(try (0..<reps).map { _ in try BenchTiming.seconds(on: device, body) })
         }
         var features: Tensor!
         let visionSeconds = try median { features = try Autograd.noGrad { try model.vision(images.patches, grids: images.grids) } }
