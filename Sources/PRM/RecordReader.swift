@@ -24,6 +24,7 @@ public enum RecordReader {
                 let line = data.prefix(offset - data.startIndex).filter { $0 == 0x0A }.count + 1
                 throw DataError(file: path, message: "is not valid UTF-8: bad byte at offset \(offset - data.startIndex) (line \(line))")
             }
+            do { try JSONSyntax.check(data) } catch let e as JSONSyntaxError { throw DataError(file: path, message: "malformed JSON at \(e)") }
             let values: [JSONValue]
             do { values = try JSONDecoder().decode([JSONValue].self, from: data) } catch {
                 throw DataError(file: path, message: "malformed JSON: \(describe(error))")
@@ -38,6 +39,9 @@ public enum RecordReader {
             guard bytes.contains(where: { !($0 == 0x20 || $0 == 0x0D || $0 == 0x09) }) else { return }
             if let offset = UTF8Check.firstInvalidByte(bytes) {
                 throw DataError(file: path, record: line, message: "is not valid UTF-8: bad byte at column \(offset - bytes.startIndex + 1)")
+            }
+            do { try JSONSyntax.check(Data(bytes)) } catch let e as JSONSyntaxError {
+                throw DataError(file: path, record: line, message: "malformed JSON line (line \(line + 1), column \(e.column)): \(e.message)")
             }
             let value: JSONValue
             do { value = try JSONDecoder().decode(JSONValue.self, from: bytes) } catch {

@@ -71,6 +71,11 @@ final class MalformedInputTests: XCTestCase {
         try expect(#"[{"input": "Q", "add": "s", "dataset": "A", "accuracy": 1.5}]"#, V1TrainRecord.init, record: 0, field: "accuracy", "outside [0, 1]")
         try expect("[1]", V1MetaRecord.init, record: 0, field: nil, "expected a JSON object")
         try expect("\(good)\n\(good)\n{oops\n", V1TrainRecord.init, record: 2, field: nil, "malformed JSON line", name: "f.jsonl")
+        // Trailing commas are refused as Python's json refuses them, with line and column.
+        try expect("[\(good),\n]", V1TrainRecord.init, record: nil, field: nil, "line 2, column 1: trailing comma before ']'")
+        try expect("[\(good.dropLast()), }]", V1TrainRecord.init, record: nil, field: nil, "line 1, column \(good.count + 3): trailing comma before '}'")
+        try expect("\(good)\n{\"é\": [1,]}\n", V1TrainRecord.init, record: 1, field: nil, "(line 2, column 10): trailing comma before ']'", name: "f.jsonl")
+        try expect("[\(good)] x", V1TrainRecord.init, record: nil, field: nil, "line 1, column \(good.count + 4): unexpected text after the JSON value")
         try expect(#"[{"question": "q", "candidates": ["a", "b"], "true_false": [true]}]"#, BestOfNRecord.init,
                    record: 0, field: "true_false", "1 labels for 2 candidates")
         try expect(#"[{"conversations": [{"from": "human", "value": "q"}, {"from": "gpt", "value": "yes"}]}]"#,
