@@ -46,17 +46,46 @@ public enum ModelLoader {
         return LoadedModel(model: model, tokenizer: tokenizer, chatTemplate: template, source: dir.path)
     }
 
-    /// A Hugging Face directory's tokenizer.json and the chat template of its tokenizer_config.json
-    /// (nil when it has none or one we do not render).
+    /// A Hugging Face directory's tokenizer.json and its chat template (nil when it has none).
+    /// A template this build does not render is an error naming its file, never a guess.
     public static func loadTokenizer(_ dir: URL) throws -> (BPETokenizer, ChatTemplate?) {
         let tokenizer = try BPETokenizer(tokenizerJSON: dir.appendingPathComponent("tokenizer.json"))
-        var template: ChatTemplate?
-        if let data = try? Data(contentsOf: dir.appendingPathComponent("tokenizer_config.json")),
-           let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-           let jinja = json["chat_template"] as? String {
-            template = ChatTemplate(recognizing: jinja)
+        guard let (jinja, file) = try chatTemplateSource(dir) else { return (tokenizer, nil) }
+        guard let template = ChatTemplate(recognizing: jinja) else {
+            throw ConfigError(source: file.path, message: "holds a chat template this build does not render (only ChatML templates, <|im_start|>role…<|im_end|>, are)")
         }
         return (tokenizer, template)
+    }
+
+    /// The chat template's text and file, where transformers looks: `chat_template.jinja` (what
+    /// transformers 5 saves), then `chat_template.json` (a processor's, older), then the
+    /// `chat_template` of `tokenizer_config.json` (a string, or a list of named templates whose
+    /// `default` is used).
+    static func chatTemplateSource(_ dir: URL) throws -> (String, URL)? {
+        let jinja = dir.appendingPathComponent("chat_template.jinja")
+        if FileManager.default.fileExists(atPath: jinja.path) {
+            do { return (try String(contentsOf: jinja, encoding: .utf8), jinja) } catch {
+                throw ConfigError(source: jinja.path, message: "cannot be read as UTF-8 text: \(error.localizedDescription)")
+            }
+        }
+        for name in ["chat_template.json", "tokenizer_config.json"] {
+            let file = dir.appendingPathComponent(name)
+            guard let data = try? Data(contentsOf: file) else { continue }
+            guard let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+                throw ConfigError(source: file.path, message: "is not a JSON object")
+            }
+            switch json["chat_template"] {
+            case let text as String: return (text, file)
+            case let named as [[String: Any]]:
+                guard let text = named.first(where: { $0["name"] as? String == "default" })?["template"] as? String else {
+                    throw ConfigError(source: file.path, message: "lists chat templates but none named 'default'")
+                }
+                return (text, file)
+            case nil, is NSNull: continue
+            default: throw ConfigError(source: file.path, message: "has a chat_template that is neither a string nor a list of named templates")
+            }
+        }
+        return nil
     }
 
     /// The `model_type` of a Hugging Face directory's config.json.

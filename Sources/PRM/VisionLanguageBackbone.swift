@@ -132,11 +132,16 @@ public final class InternVLBackbone: VisionLanguageBackbone {
         }
         let model = try ModelLoader.loadInternVL(dir, imageTokenId: contextIDs[0], dtype: dtype)
         let preprocessor = dir.appendingPathComponent("preprocessor_config.json")
-        let processor = FileManager.default.fileExists(atPath: preprocessor.path)
+        var processor = FileManager.default.fileExists(atPath: preprocessor.path)
             ? try ConfigFile.decode(InternVLImageProcessor.self, from: preprocessor) : InternVLImageProcessor()
+        // transformers' InternVL processor tiles whatever the file says (published -hf configs
+        // say `"crop_to_patches": false` and the processor passes true at call time).
+        processor.cropToTiles = true
         guard processor.tileSize == model.config.vision.imageSize else {
             throw ConfigError(source: preprocessor.path, message: "tiles of \(processor.tileSize) px, but the vision tower takes \(model.config.vision.imageSize) px")
         }
+        // Without a template anywhere (the original remote-code layout keeps it in its code),
+        // the remote code's conversation template.
         return InternVLBackbone(model: model, tokenizer: tokenizer, chatTemplate: template ?? .internVL3, processor: processor)
     }
 
