@@ -23,6 +23,53 @@ public enum FinalAnswer {
         return lastMatch(#"-?\d[\d,]*(?:\.\d+)?(?:/\d+)?"#, in: text).map { String(text[$0]) }
     }
 
+    /// The answer a text states explicitly, or nil: the last `\boxed{…}`; the text after the
+    /// last "Final answer:", "Answer:" or "the answer is"; and where the question offers options,
+    /// a last line that is an option letter ("(B)", "B."). Unlike `extract` it never falls back
+    /// to a number in the text: Monte-Carlo labelling counts a rollout right only when it
+    /// reaches an answer, not when a step number or an intermediate result matches.
+    public static func explicit(_ text: String, questionHasOptions: Bool) -> String? {
+        if let boxed = lastBoxed(text) { return boxed }
+        for marker in [#"final\s+answer\s*(?:is)?\s*[:：]?"#, #"\banswer\s*[:：]"#, #"\bthe\s+answer\s+is\b"#] {
+            if let r = lastMatch(marker, in: text) {
+                let line = text[r.upperBound...].prefix { $0 != "\n" }.trimmingCharacters(in: .whitespaces)
+                if !line.isEmpty { return line }
+            }
+        }
+        guard questionHasOptions, let last = text.split(separator: "\n").last?.trimmingCharacters(in: .whitespaces),
+              last.count <= 40, optionLetter(normalize(last)) != nil else { return nil }
+        return last
+    }
+
+    /// Whether a question lists lettered options: "(A) … (B) …", or lines opening "A." / "A)" / "A:" then "B…".
+    public static func hasOptions(_ question: String) -> Bool {
+        question.range(of: #"\(A\)[\s\S]*\(B\)"#, options: .regularExpression) != nil
+            || question.range(of: #"(?m)^\s*A[.):][\s\S]*^\s*B[.):]"#, options: .regularExpression) != nil
+    }
+
+    /// The unit word after a number ("5 cm" → "cm", "\text{12 meters}" → "meter"), lower-cased and
+    /// singular; nil when the text is not a number with a unit.
+    public static func unit(of answer: String) -> String? {
+        var s = unwrapLaTeX(answer).trimmingCharacters(in: .whitespacesAndNewlines)
+        while let last = s.last, ".;!".contains(last) { s.removeLast() }
+        s = withoutAssignment(s.trimmingCharacters(in: .whitespaces))
+        guard let re = try? NSRegularExpression(pattern: numberPattern, options: [.caseInsensitive]),
+              let m = re.firstMatch(in: s, range: NSRange(s.startIndex..., in: s)),
+              let r = Range(m.range(at: 3), in: s) else { return nil }
+        var word = s[r].lowercased().trimmingCharacters(in: .whitespaces)
+        if let symbol = unitSymbols[word] { return symbol }
+        if word.count > 3, word.hasSuffix("s") { word.removeLast() }
+        return word.isEmpty ? nil : unitSymbols[word] ?? word
+    }
+
+    /// Spelled-out units as their symbols, so "12 meters" and "12 m" agree.
+    static let unitSymbols: [String: String] = [
+        "meter": "m", "metre": "m", "centimeter": "cm", "centimetre": "cm", "millimeter": "mm", "millimetre": "mm",
+        "kilometer": "km", "kilometre": "km", "gram": "g", "kilogram": "kg", "milligram": "mg", "second": "s", "sec": "s",
+        "minute": "min", "hour": "h", "hr": "h", "liter": "l", "litre": "l", "milliliter": "ml", "millilitre": "ml",
+        "foot": "ft", "feet": "ft", "inch": "in", "inche": "in", "pound": "lb", "lbs": "lb", "mile": "mi",
+    ]
+
     /// The canonical form: an option letter ("B"); a number (commas, currency, units, degree
     /// and percent signs dropped; fractions, decimals and constant LaTeX expressions as one
     /// value, so "3/4", "0.75" and "\\frac{3}{4}" agree, as do "\\frac{\\sqrt{3}}{2}" and
@@ -135,11 +182,13 @@ public enum FinalAnswer {
         return nil
     }
 
+    /// A number (group 1), an optional denominator (group 2), percent sign and unit words (group 3).
+    static let numberPattern = #"^[$€£¥]?\s*(-?[$€£¥]?\d{1,3}(?:,\d{3})+(?:\.\d+)?|-?[$€£¥]?\d*\.?\d+)(?:\s*/\s*(-?\d+(?:\.\d+)?))?\s*(?:%|percent)?\s*([A-Za-z][A-Za-z ]*)?$"#
+
     /// A number with optional sign, currency, thousands separators, decimal part, fraction,
     /// percent sign and trailing unit words; nil when the text is not such a number.
     static func numericValue(_ s: String) -> Double? {
-        let pattern = #"^[$€£¥]?\s*(-?[$€£¥]?\d{1,3}(?:,\d{3})+(?:\.\d+)?|-?[$€£¥]?\d*\.?\d+)(?:\s*/\s*(-?\d+(?:\.\d+)?))?\s*(?:%|percent)?\s*([A-Za-z][A-Za-z ]*)?$"#
-        guard let re = try? NSRegularExpression(pattern: pattern, options: [.caseInsensitive]),
+        guard let re = try? NSRegularExpression(pattern: numberPattern, options: [.caseInsensitive]),
               let m = re.firstMatch(in: s, range: NSRange(s.startIndex..., in: s)),
               let r = Range(m.range(at: 1), in: s) else { return nil }
         let digits = s[r].filter { !",$€£¥".contains($0) }

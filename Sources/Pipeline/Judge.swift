@@ -10,9 +10,15 @@ public final class Judge {
 
     public init(fallback: Policy? = nil) { self.fallback = fallback }
 
-    public func verdict(question: String, response: String, reference: String) throws -> Verdict {
-        if let decided = AnswerJudge.judge(response: response, reference: reference) { return decided }
-        guard let fallback, let answer = FinalAnswer.extract(response) else { return Verdict(correct: false, rule: "exact") }
+    /// With `explicitOnly` (Monte-Carlo rollouts) only an answer the response states counts
+    /// (`FinalAnswer.explicit`); otherwise any answer `FinalAnswer.extract` finds.
+    public func verdict(question: String, response: String, reference: String, explicitOnly: Bool = false) throws -> Verdict {
+        let decided = explicitOnly
+            ? AnswerJudge.judgeExplicit(response: response, reference: reference, questionHasOptions: FinalAnswer.hasOptions(question))
+            : AnswerJudge.judge(response: response, reference: reference)
+        if let decided { return decided }
+        let stated = explicitOnly ? FinalAnswer.explicit(response, questionHasOptions: FinalAnswer.hasOptions(question)) : FinalAnswer.extract(response)
+        guard let fallback, let answer = stated else { return Verdict(correct: false, rule: "exact") }
         let ask = """
             Question: \(question)
             Reference answer: \(reference)

@@ -77,7 +77,38 @@ final class AnswerJudgeTests: XCTestCase {
         // No answer at all.
         ("", "42", false, "no-answer"),
         ("I cannot tell from the picture.", "42", false, "no-answer"),
+        // Units must agree where both sides give one.
+        ("Final answer: 5 cm", "5 m", false, "unit"),
+        ("Final answer: 5 cm", "5 centimeters", true, "number"),
+        ("Final answer: 3 kg", "3 g", false, "unit"),
+        ("Final answer: 2 hours", "2 h", true, "number"),
     ]
+
+    /// Monte-Carlo labelling's judge reads only an answer the rollout states: (continuation,
+    /// reference, the question lists options, correct, rule).
+    private let explicitCases: [(String, String, Bool, Bool?, String?)] = [
+        ("So we keep going with step 5.", "5", false, false, "no-answer"),
+        ("Step 6: 7 + 3 = 10, and then we add 32", "42", false, false, "no-answer"),
+        ("The total is 42.", "42", false, false, "no-answer"),
+        ("Final answer: 42", "42", false, true, "number"),
+        ("Answer: 42", "42", false, true, "number"),
+        ("so it is \\boxed{42}", "42", false, true, "number"),
+        ("Therefore the answer is 42", "42", false, true, "number"),
+        ("The picture shows a bridge.\n(B)", "B", true, true, "option"),
+        ("The picture shows a bridge.\nB", "B", false, false, "no-answer"),
+        ("Final answer: 5 cm", "5 m", false, false, "unit"),
+    ]
+
+    func testLabellingNeedsAnExplicitFinalAnswer() {
+        for (response, reference, options, correct, rule) in explicitCases {
+            let verdict = AnswerJudge.judgeExplicit(response: response, reference: reference, questionHasOptions: options)
+            XCTAssertEqual(verdict?.correct, correct, "\(response.debugDescription) vs \(reference.debugDescription)")
+            XCTAssertEqual(verdict?.rule, rule, "\(response.debugDescription) vs \(reference.debugDescription)")
+        }
+        XCTAssertTrue(FinalAnswer.hasOptions("Which one?\n\nOptions: (A) red (B) blue"))
+        XCTAssertTrue(FinalAnswer.hasOptions("Which one?\nA. red\nB. blue"))
+        XCTAssertFalse(FinalAnswer.hasOptions("What is 2 + 3?"))
+    }
 
     func testSixtyAnswerPairs() {
         XCTAssertGreaterThanOrEqual(cases.count, 60)
