@@ -18,6 +18,8 @@ public struct ChainsToLabel {
 public struct LabelledPrefix: Codable, Equatable {
     public var record: Int, chain: Int, step: Int
     public var score: Int, times: Int
+    /// Rollouts that stated no final answer (counted wrong); absent in older journals.
+    public var noAnswer: Int?
     public var accuracy: Double { Double(score) / Double(times) }
 }
 
@@ -25,7 +27,9 @@ public struct LabelledPrefix: Codable, Equatable {
 /// rollouts from the prefix, judged against the answer; accuracy = correct / total. Adaptive as
 /// the reference: the prefix starts with its chain's own outcome as one sample, and sampling
 /// goes on (in rounds of up to `roundSize`) while there are fewer than 4 samples or the prefix
-/// is mixed (0 < accuracy < 1), up to `maxRollouts`. Each labelled prefix is journalled as it
+/// is mixed (0 < accuracy < 1), never past `maxRollouts` (which may be below 4). A rollout counts
+/// as right only when its continuation states a final answer that is the reference (the
+/// verdict `no-answer` is wrong and counted in `noAnswer`). Each labelled prefix is journalled as it
 /// finishes; a resumed run labels only what is missing, with the same seeds.
 public struct MonteCarloLabelling {
     public let policy: Policy
@@ -54,23 +58,27 @@ public struct MonteCarloLabelling {
     public func label(_ item: ChainsToLabel, record: Int, chain j: Int, step k: Int, split: SplitChain, image: URL?) throws -> LabelledPrefix {
         let q = item.question
         let prefix = split.prefix(through: k) + "\n\n"
-        var score = item.chains[j].correct ? 1 : 0, times = 1, round = 0
+        var score = item.chains[j].correct ? 1 : 0, times = 1, round = 0, noAnswer = 0
         while times < maxRollouts && (times < Self.minimumSamples || (score > 0 && score < times)) {
-            let n = times < Self.minimumSamples ? Self.minimumSamples - times : min(roundSize, maxRollouts - times)
+            let n = min(times < Self.minimumSamples ? Self.minimumSamples - times : roundSize, maxRollouts - times)
             let seed = WorkSeed.of(sampling.seed, ["rollouts", q.id, "\(j)", "\(k)", "\(round)"])
             let request = PolicyRequest(userTurn: sampling.prompt.userTurn(q.question), image: image, assistantPrefix: prefix, count: n,
                                         sampling: sampling.parameters(seed: seed))
             for continuation in try policy.sample(request) {
-                if try judge.verdict(question: q.question, response: prefix + continuation, reference: q.answer).correct { score += 1 }
+                // The answer must be in the continuation: a step marker or an intermediate result
+                // in the prefix is not one.
+                let verdict = try judge.verdict(question: q.question, response: continuation, reference: q.answer, explicitOnly: true)
+                if verdict.correct { score += 1 }
+                if verdict.rule == "no-answer" { noAnswer += 1 }
             }
             times += n
             round += 1
         }
-        return LabelledPrefix(record: record, chain: j, step: k, score: score, times: times)
+        return LabelledPrefix(record: record, chain: j, step: k, score: score, times: times, noAnswer: noAnswer)
     }
 
     /// Labels every step prefix not yet in `journal`.
-    public func run(_ items: [ChainsToLabel], images: [URL?], journal: JSONLinesJournal<LabelledPrefix>, progress: (String) -> Void) throws {
+    public func run(_ items: [ChainsToLabel], images: [URL?], journal: JSONLinesJournal<LabelledPrefix>, progress: @escaping (String) -> Void) throws {
         struct Key: Hashable { let record: Int, chain: Int, step: Int }
         let done = Set(journal.lines.map { Key(record: $0.record, chain: $0.chain, step: $0.step) })
         var work: [(Int, Int, Int, SplitChain)] = []
@@ -81,10 +89,49 @@ public struct MonteCarloLabelling {
             }
         }
         let meter = ProgressMeter(total: done.count + work.count, done: done.count, unit: "prefixes")
-        for (i, j, k, split) in work {
-            try journal.append(try label(items[i], record: i, chain: j, step: k, split: split, image: images[i]))
-            progress(meter.advance())
+        // Prefixes are independent (each one's seeds name it), so a policy that serves several
+        // requests at once labels that many prefixes side by side. Finished labels are journalled
+        // in work order (one that finishes early waits for those before it), so the journal is
+        // the same file however the requests interleave.
+        let workers = min(policy.concurrentRequests, judge.fallback?.concurrentRequests ?? .max, work.count)
+        let lock = NSLock(), finished = DispatchGroup()
+        var next = 0, written = 0, failure: Error?
+        var waiting: [Int: LabelledPrefix] = [:]
+        func labelPrefixes() {
+            while true {
+                let taken: Int? = lock.withLock {
+                    guard failure == nil, next < work.count else { return nil }
+                    next += 1
+                    return next - 1
+                }
+                guard let n = taken else { return }
+                let (i, j, k, split) = work[n]
+                do {
+                    let line = try label(items[i], record: i, chain: j, step: k, split: split, image: images[i])
+                    try lock.withLock {
+                        waiting[n] = line
+                        while let ready = waiting.removeValue(forKey: written) {
+                            try journal.append(ready)
+                            written += 1
+                            progress(meter.advance())
+                        }
+                    }
+                } catch {
+                    lock.withLock { if failure == nil { failure = error } }
+                    return
+                }
+            }
         }
+        if workers <= 1 {
+            labelPrefixes()
+        } else {
+            for _ in 0..<workers {
+                finished.enter()
+                Thread { labelPrefixes(); finished.leave() }.start()
+            }
+            finished.wait()
+        }
+        if let failure { throw failure }
     }
 }
 
@@ -138,10 +185,13 @@ public enum LabelOutputs {
             item.chains.indices.compactMap { j -> [String: Any]? in
                 guard let split = MonteCarloLabelling.steps(of: item.chains[j].text),
                       let steps = byChain[[i, j]], steps.count == split.count else { return nil }
+                // The steps as evaluation cuts a candidate (its final-answer line in the last step).
+                let chain = GenerativeChain(system: processSupervisionPrompt, question: item.question.question, response: item.chains[j].text,
+                                            splitter: .v1)
                 var turns: [[String: String]] = [["from": "system", "value": processSupervisionPrompt],
-                                                 ["from": "human", "value": "### Question:\n\(item.question.question)"]]
+                                                 ["from": "human", "value": GenerativeChain.questionHeading + chain.question]]
                 for l in steps.sorted(by: { $0.step < $1.step }) {
-                    turns.append(["from": "human", "value": split.steps[l.step].trimmingCharacters(in: .whitespacesAndNewlines)])
+                    turns.append(["from": "human", "value": chain.steps[l.step]])
                     turns.append(["from": "gpt", "value": l.score > 0 ? "+" : "-"])
                 }
                 var record: [String: Any] = ["id": "\(item.question.id)-\(j)", "conversations": turns, "true_false": item.chains[j].correct,

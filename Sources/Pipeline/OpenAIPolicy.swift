@@ -43,6 +43,9 @@ public final class OpenAIPolicy: Policy, @unchecked Sendable {
     public var name: String { settings.model }
     /// Images go to the server as data URLs; whether its model reads them is the server's affair.
     public var readsImages: Bool { true }
+    /// `sample` may be called from several threads; `concurrency` bounds their requests together.
+    public var concurrentRequests: Int { settings.concurrency }
+    private let inFlight: RequestLimiter
     private let client: HTTPClient
     private let endpoint: String
     private let logLock = NSLock()
@@ -53,6 +56,7 @@ public final class OpenAIPolicy: Policy, @unchecked Sendable {
             throw ConfigError(source: settings.url, message: "is not an http(s) URL of an OpenAI-compatible API (e.g. http://localhost:8000/v1)")
         }
         self.settings = settings
+        inFlight = RequestLimiter(settings.concurrency)
         endpoint = settings.url.hasSuffix("/chat/completions") ? settings.url
             : settings.url.trimmingCharacters(in: CharacterSet(charactersIn: "/")) + "/chat/completions"
         var configuration = HTTPClient.Configuration(timeout: .init(connect: .seconds(10), read: .milliseconds(Int64(settings.timeout * 1000))))
@@ -122,6 +126,8 @@ public final class OpenAIPolicy: Policy, @unchecked Sendable {
     }
 
     private func attemptOnce(_ body: Data) async throws -> String {
+        await inFlight.acquire()
+        defer { Task { await inFlight.release() } }
         var request = HTTPClientRequest(url: endpoint)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
@@ -193,5 +199,25 @@ public final class OpenAIPolicy: Policy, @unchecked Sendable {
         }
         body["messages"] = messages
         return try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])
+    }
+}
+
+/// At most `limit` holders at once, across every `sample` call of one policy; waiters are
+/// served in arrival order.
+actor RequestLimiter {
+    private let limit: Int
+    private var holders = 0
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    init(_ limit: Int) { self.limit = limit }
+
+    func acquire() async {
+        if holders < limit { holders += 1; return }
+        await withCheckedContinuation { waiting.append($0) }
+    }
+
+    /// Hands the place to the first waiter, or frees it.
+    func release() {
+        if waiting.isEmpty { holders -= 1 } else { waiting.removeFirst().resume() }
     }
 }

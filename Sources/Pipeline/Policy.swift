@@ -32,6 +32,9 @@ public protocol Policy: AnyObject {
     func sample(_ request: PolicyRequest) throws -> [String]
     /// Whether a request's image reaches the model.
     var readsImages: Bool { get }
+    /// How many requests it serves at once: callers with independent work (the prefixes of
+    /// Monte-Carlo labelling) call `sample` from that many threads. 1: one call at a time.
+    var concurrentRequests: Int { get }
 }
 
 /// A local model (a registry name, a Hugging Face directory or a GGUF file): a request's prompt
@@ -61,6 +64,8 @@ public final class LocalPolicy: Policy {
     }
 
     public var readsImages: Bool { vision != nil }
+    /// One model, one batch at a time (its prompt cache follows the calls in order).
+    public var concurrentRequests: Int { 1 }
 
     public func sample(_ request: PolicyRequest) throws -> [String] {
         var ids: [Int], head: PromptHead?

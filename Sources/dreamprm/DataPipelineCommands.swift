@@ -123,7 +123,9 @@ struct Label: ParsableCommand {
             candidates, true_false) or are sampled from --questions (n per question, journalled in OUTPUT.candidates.jsonl). \
             Each labelled prefix is journalled in OUTPUT.progress.jsonl as it finishes; --resume continues from there. \
             At the end OUTPUT gets the v1 training records (JSON array; at most --per_domain per domain, mixed-accuracy \
-            prefixes first) and --conversations_output the 1.5 conversations (a step is '+' when accuracy > 0). \
+            prefixes first), --conversations_output the 1.5 conversations (a step is '+' when accuracy > 0) and \
+            OUTPUT.report.json the counts. A rollout is right only when its continuation states a final answer \
+            (Final answer:, Answer:, \\boxed{}, or an option letter where the question lists options) that is the reference. \
             Exit codes: 0 done, 1 failure, 2 bad input.
             """)
 
@@ -171,7 +173,14 @@ struct Label: ParsableCommand {
         try AtomicFile.write(try JSONSerialization.data(withJSONObject: records, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]), to: out)
         let conversations = LabelOutputs.conversations(items, labels: journal.lines)
         try AtomicFile.writeJSONLines(conversations, to: conversationsURL, options: [.sortedKeys, .withoutEscapingSlashes])
-        print("labelled \(journal.lines.count) prefixes of \(items.count) questions: \(records.count) training records in \(output), \(conversations.count) conversations in \(conversationsURL.path)")
+        // Rollouts that stated no final answer count as wrong; how many there were says how far
+        // the labels lean on that rule (a policy cut short by --max_tokens gives many).
+        let rollouts = journal.lines.reduce(0) { $0 + $1.times - 1 }, noAnswer = journal.lines.reduce(0) { $0 + ($1.noAnswer ?? 0) }
+        let report: [String: Any] = ["prefixes": journal.lines.count, "questions": items.count, "rollouts": rollouts,
+                                     "rollouts_without_final_answer": noAnswer, "training_records": records.count,
+                                     "conversations": conversations.count]
+        try AtomicFile.write(try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys, .prettyPrinted]), to: URL(fileURLWithPath: output + ".report.json"))
+        print("labelled \(journal.lines.count) prefixes of \(items.count) questions (\(rollouts) rollouts, \(noAnswer) without a final answer, counted wrong): \(records.count) training records in \(output), \(conversations.count) conversations in \(conversationsURL.path)")
     }
 
     /// Candidate sets with the id, answer and domain labelling needs.

@@ -138,4 +138,45 @@ final class ServerPolicyTests: XCTestCase {
         }
         XCTAssertEqual(requests.filter { ($0["messages"] as! [[String: Any]]).count == 2 }.count, 3, "the rollouts continue the prefix")
     }
+
+    /// Prefixes of different chains are labelled side by side: against a slow server,
+    /// `--concurrency 16` keeps 16 requests in flight (one prefix's round asks for at most 3).
+    func testLabelKeepsConcurrencyRequestsInFlight() throws {
+        let server = try ChatServer(faultAt: { _ in .slow(seconds: 0.3) }, reply: Self.reply)
+        defer { server.stop() }
+        let questions = workspace.root.appendingPathComponent("q.jsonl")
+        try (0..<4).map { #"{"id": "q\#($0)", "question": "What is \#($0) + 30?", "answer": "\#($0 + 30)", "dataset": "sums"}"# }
+            .joined(separator: "\n").write(to: questions, atomically: true, encoding: .utf8)
+        let out = workspace.root.appendingPathComponent("l.json")
+        let result = try Binary.run(["label", "--questions", questions.path, "--n", "4", "--output", out.path, "--max_rollouts", "4",
+                                     "--policy_url", server.url, "--policy_model", "m", "--concurrency", "16", "--prompt", "plain",
+                                     "--request_timeout", "10", "--seed", "3"], timeout: 240)
+        XCTAssertEqual(result.status, 0, result.output)
+        XCTAssertEqual(server.maxInFlight, 16, "16 of the 32 prefixes' requests at once")
+    }
+
+    /// A rollout that states no final answer is wrong, however its prefix ends (here every
+    /// prefix holds the sum); the run's report counts such rollouts. `--max_rollouts 2` is
+    /// respected: one rollout beside the chain's own outcome.
+    func testRolloutsWithoutAFinalAnswerCountWrong() throws {
+        let server = try ChatServer { request in
+            (request["messages"] as! [[String: Any]]).count > 1 ? "We are nearly done."
+                : "Step 1: 40 + 2 is 42.\n\nStep 2: The sum is 42.\n\nFinal answer: 42"
+        }
+        defer { server.stop() }
+        let questions = workspace.root.appendingPathComponent("q.jsonl")
+        try #"{"id": "a", "question": "What is 40 + 2?", "answer": "42", "dataset": "sums"}"#.write(to: questions, atomically: true, encoding: .utf8)
+        let out = workspace.root.appendingPathComponent("l.json")
+        let result = try Binary.run(["label", "--questions", questions.path, "--output", out.path, "--max_rollouts", "2",
+                                     "--policy_url", server.url, "--policy_model", "m", "--prompt", "plain"])
+        XCTAssertEqual(result.status, 0, result.output)
+        let progress = try String(contentsOf: URL(fileURLWithPath: out.path + ".progress.jsonl"), encoding: .utf8).split(separator: "\n")
+            .map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        XCTAssertEqual(progress.map { $0["times"] as? Int }, [2, 2])
+        XCTAssertEqual(progress.map { $0["score"] as? Int }, [1, 1], "the chain's own outcome only")
+        let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out.path + ".report.json"))) as! [String: Any]
+        XCTAssertEqual(report["rollouts"] as? Int, 2)
+        XCTAssertEqual(report["rollouts_without_final_answer"] as? Int, 2)
+        XCTAssertEqual(server.log.count, 1 + 2)
+    }
 }
