@@ -108,6 +108,10 @@ public struct TrainedPRM {
 /// A candidate (with its question) longer than the backbone's context.
 public struct CandidateTooLong: Error {
     public let candidate: Int, tokens: Int, context: Int
+
+    public init(candidate: Int, tokens: Int, context: Int) {
+        (self.candidate, self.tokens, self.context) = (candidate, tokens, context)
+    }
 }
 
 /// Per-step scores of every candidate, saved as JSON after each question so an interrupted
@@ -147,7 +151,8 @@ public struct ScoreCache: Codable {
                 do {
                     let image = r.imagePath.map { PromptImages.location(of: $0, inDataFile: testFile.path) }
                     caches[k].stepLogits.append(try PromptImages.reading(file: testFile.path, record: i, field: "image_path") {
-                        try prm.trained.stepLogits(question: r.question, candidates: r.candidates, splitter: splitter, image: image, trunk: trunk)
+                        try prm.trained.stepLogits(question: r.question, candidates: r.candidates, steps: r.candidateSteps, splitter: splitter,
+                                                   image: image, trunk: trunk)
                     })
                 } catch let e as CandidateTooLong {
                     throw DataError(file: testFile.path, record: i, field: "candidates[\(e.candidate)]",

@@ -34,23 +34,20 @@ public struct TrainedGenerativePRM {
         return TrainedGenerativePRM(prm: prm, encoder: encoder, systemPrompt: system?.isEmpty == false ? system : nil, fingerprint: fingerprint)
     }
 
-    /// Per candidate, each step's log-odds of `+`: log P(+) − log(1 − P(+)), P over the whole
-    /// vocabulary, so σ of it is P(+) and every aggregation applies as to a scalar head's logits.
-    public func stepLogits(question: String, candidates: [String], splitter: StepSplitter, image: URL? = nil) throws -> [[Double]] {
+    /// Per candidate, each step's log-odds of `+` against every other token: logit(+) −
+    /// logsumexp(other logits), in float64, so σ of it is P(+) over the whole vocabulary and
+    /// near-certain steps keep apart (from a float32 log-softmax every step with P(+) above
+    /// 1 − 6e-8 read 27.63). Candidates are cut as `GenerativeChain` cuts them, or given as
+    /// `steps` (a conversation's own).
+    public func stepLogits(question: String, candidates: [String], steps: [[String]]? = nil, splitter: StepSplitter,
+                           image: URL? = nil) throws -> [[Double]] {
         let context = prm.backbone.config.maxPositions
         return try candidates.enumerated().map { j, candidate in
-            var chain = splitter.split(candidate)
-            if chain.count == 0 { chain = StepSplitter.generic.split(candidate) }
-            let steps = chain.count == 0 ? [candidate] : chain.steps
-            let conversation = try encoder.encode(system: systemPrompt, question: question, steps: steps, image: image)
+            let chain = steps.map { GenerativeChain(system: systemPrompt, question: question, steps: $0[j], labels: $0[j].map { _ in true }) }
+                ?? GenerativeChain(system: systemPrompt, question: question, response: candidate, splitter: splitter).judgedAllRight
+            let conversation = try encoder.encode(chain, image: image)
             guard conversation.tokens.count <= context else { throw CandidateTooLong(candidate: j, tokens: conversation.tokens.count, context: context) }
-            let logPlus = try Autograd.noGrad {
-                try prm.labelLogProbabilities(conversation).narrow(dim: 1, start: prm.plus, length: 1).squeeze(1).doubles()
-            }
-            return logPlus.map { lp in
-                let l = Swift.min(lp, -1e-12)
-                return l - Foundation.log(-Foundation.expm1(l))
-            }
+            return try Autograd.noGrad { try prm.stepLogOdds(conversation) }
         }
     }
 }
@@ -79,10 +76,14 @@ public enum LoadedPRM {
         }
     }
 
-    func stepLogits(question: String, candidates: [String], splitter: StepSplitter, image: URL?, trunk: SharedTrunk?) throws -> [[Double]] {
+    /// With `steps` (a conversation's own), candidates are not re-split.
+    func stepLogits(question: String, candidates: [String], steps: [[String]]?, splitter: StepSplitter, image: URL?,
+                    trunk: SharedTrunk?) throws -> [[Double]] {
         switch self {
-        case .scalar(let t): try t.stepLogits(question: question, candidates: candidates, splitter: splitter, image: image, trunk: trunk)
-        case .generative(let t): try t.stepLogits(question: question, candidates: candidates, splitter: splitter, image: image)
+        case .scalar(let t):
+            guard let steps else { return try t.stepLogits(question: question, candidates: candidates, splitter: splitter, image: image, trunk: trunk) }
+            return try t.stepLogits(prefixTexts: steps.map { TrainedPRM.prefixTexts(question: question, steps: $0) }, image: image, trunk: trunk)
+        case .generative(let t): return try t.stepLogits(question: question, candidates: candidates, steps: steps, splitter: splitter, image: image)
         }
     }
 

@@ -25,9 +25,13 @@ public enum TestSet {
                 groups[id, default: []].append((r, index))
             }
             return order.map { id in
-                let rs = groups[id]!.map(\.0)
-                return BestOfNRecord(question: rs[0].question, candidates: rs.map { r in r.response ?? r.labelledSteps.map(\.step).joined(separator: "\n\n") },
-                                     trueFalse: rs.map { $0.trueFalse! }, imagePath: rs[0].image, dataset: subject(ofID: id))
+                let rs = groups[id]!.map(\.0), chains = rs.map(GenerativeChain.init)
+                // The candidates keep their conversations' steps: re-splitting `response` would cut
+                // many of them elsewhere than their turns do.
+                var record = BestOfNRecord(question: chains[0].question, candidates: rs.map { r in r.response ?? r.labelledSteps.map(\.step).joined(separator: "\n\n") },
+                                           trueFalse: rs.map { $0.trueFalse! }, imagePath: rs[0].image, dataset: subject(ofID: id))
+                record.candidateSteps = chains.map(\.steps)
+                return record
             }
         }
     }

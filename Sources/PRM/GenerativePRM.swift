@@ -45,22 +45,16 @@ public struct ConversationEncoder {
         minus = try single("-")
     }
 
-    /// The conversation of a 1.5 record, labels as given, with `image` (the record's, located).
-    public func encode(_ record: ConversationRecord, image: URL? = nil) throws -> EncodedConversation {
-        try encode(record.turns.map { t in
-            switch t.from {
-            case .system: ChatMessage.system(t.value)
-            case .human: ChatMessage.user(t.value)
-            case .gpt: ChatMessage.assistant(t.value)
-            }
-        }, image: image)
-    }
-
-    /// A chain to judge: each step followed by a `+` turn, as the PRM answers when all is well
-    /// (what the step after it is read against).
-    public func encode(system: String?, question: String, steps: [String], image: URL? = nil) throws -> EncodedConversation {
-        try encode((system.map { [ChatMessage.system($0)] } ?? []) + [.user(question)] + steps.flatMap { [ChatMessage.user($0), .assistant("+")] },
-                   image: image)
+    /// The conversation of `chain` (see `GenerativeChain`): a judged step is followed by its
+    /// `+`/`-` turn, an unjudged one by none.
+    public func encode(_ chain: GenerativeChain, image: URL? = nil) throws -> EncodedConversation {
+        var messages = chain.system.map { [ChatMessage.system($0)] } ?? []
+        messages.append(.user(GenerativeChain.questionHeading + chain.question))
+        for (step, label) in zip(chain.steps, chain.labels) {
+            messages.append(.user(step))
+            if let label { messages.append(.assistant(label ? "+" : "-")) }
+        }
+        return try encode(messages, image: image)
     }
 
     /// Every assistant turn is a label: `+` or `-`. A text backbone (no `images`) reads no image.
@@ -111,8 +105,8 @@ public final class GenerativePRM: Module {
         super.init()
     }
 
-    /// Log-probabilities over the vocabulary [K, V] at the conversation's read positions.
-    public func labelLogProbabilities(_ conversation: EncodedConversation) throws -> Tensor {
+    /// The backbone's logits [K, V] at the conversation's read positions.
+    public func labelLogits(_ conversation: EncodedConversation) throws -> Tensor {
         let device = backbone.device
         let tokens = conversation.tokens, n = tokens.count
         var input = DecoderInput.tokens(try Tensor(tokens.map(Int64.init), shape: [1, n]).to(device))
@@ -131,9 +125,35 @@ public final class GenerativePRM: Module {
             hidden = try backbone.hiddenStates(input, positions: positions)
         }
         let read = try Tensor(conversation.readPositions.map(Int64.init)).to(device)
-        let logits = try backbone.logits(hidden.squeeze(0).indexSelect(dim: 0, index: read))
+        return try backbone.logits(hidden.squeeze(0).indexSelect(dim: 0, index: read))
+    }
+
+    /// Log-probabilities over the vocabulary [K, V] at the conversation's read positions.
+    public func labelLogProbabilities(_ conversation: EncodedConversation) throws -> Tensor {
+        let logits = try labelLogits(conversation)
         // Half-precision logits are upcast for the softmax; float64 (tests) stays as it is.
         return try (logits.dtype == .float64 ? logits : logits.to(.float32)).logSoftmax(dim: -1)
+    }
+
+    /// Each step's log-odds of `+` against all other tokens, in float64 (see `logOdds`).
+    public func stepLogOdds(_ conversation: EncodedConversation) throws -> [Double] {
+        let logits = try labelLogits(conversation).doubles()
+        let vocabulary = logits.count / conversation.readPositions.count
+        return (0..<conversation.readPositions.count).map { k in
+            Self.logOdds(logits[(k * vocabulary)..<((k + 1) * vocabulary)], of: plus)
+        }
+    }
+
+    /// log P(token) − log(1 − P(token)) from one row of logits: logit(token) − logsumexp(the
+    /// others). σ of it is P(token); unlike log p − log(1 − p) from a float32 softmax (27.63 for
+    /// every P above 1 − 6e-8) it does not round near-certain steps to one value.
+    public static func logOdds(_ row: ArraySlice<Double>, of token: Int) -> Double {
+        let index = row.startIndex + token
+        var top = -Double.infinity
+        for i in row.indices where i != index { top = Swift.max(top, row[i]) }
+        var sum = 0.0
+        for i in row.indices where i != index { sum += Foundation.exp(row[i] - top) }
+        return row[index] - (top + Foundation.log(sum))
     }
 
     /// P(`+`) for each step [K].

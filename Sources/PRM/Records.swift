@@ -83,8 +83,17 @@ public struct ConversationRecord: Equatable {
             return Turn(from: speaker, value: value)
         }
         guard turns.contains(where: { $0.from == .human }) else { throw f.error("conversations", "has no human turn") }
-        for (i, t) in turns.enumerated() where t.from == .gpt && t.value != "+" && t.value != "-" {
-            throw f.error("conversations[\(i)].value", "a judgement must be \"+\" or \"-\", found \(t.value.debugDescription)")
+        var humanTurns = 0
+        for (i, t) in turns.enumerated() {
+            if t.from == .human { humanTurns += 1 }
+            guard t.from == .gpt else { continue }
+            guard t.value == "+" || t.value == "-" else {
+                throw f.error("conversations[\(i)].value", "a judgement must be \"+\" or \"-\", found \(t.value.debugDescription)")
+            }
+            // The PRM reads the question in a turn of its own, as evaluation writes it.
+            guard humanTurns >= 2 else {
+                throw f.error("conversations[\(i)]", "judges the question turn; put the question in its own human turn and each step in the turns after it")
+            }
         }
     }
 
@@ -118,6 +127,9 @@ public struct BestOfNRecord: Equatable {
     public var trueFalse: [Bool]
     public var answer: String?
     public var dataset: String?
+    /// Per candidate, its steps where the file gives them (a conversation's turns); nil: the
+    /// candidates are cut by a splitter.
+    public var candidateSteps: [[String]]?
     /// Per candidate: the index of the first wrong step, or nil when all steps are right
     /// (ProcessBench-style step-level evaluation; absent in most files).
     public var firstWrongStep: [Int?]?

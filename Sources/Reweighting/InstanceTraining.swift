@@ -49,8 +49,8 @@ public final class InstanceTraining {
         guard !meta.isEmpty else { throw DataError(file: c.metaFile, message: "no meta conversations") }
         for (i, r) in meta.enumerated() {
             guard r.trueFalse != nil else { throw DataError(file: c.metaFile, record: i, field: "true_false", message: "is required in a meta conversation") }
-            guard r.turns.contains(where: { $0.from == .gpt }) else {
-                throw DataError(file: c.metaFile, record: i, field: "conversations", message: "has no judged step (no gpt turn) to score")
+            guard !r.labelledSteps.isEmpty else {
+                throw DataError(file: c.metaFile, record: i, field: "conversations", message: "has no step (no human turn after the question) to score")
             }
         }
         report.trainRecords = train.count
@@ -72,13 +72,13 @@ public final class InstanceTraining {
             throw SettingError("reward_model", "\(c.rewardModel) cannot be a generative PRM: \(error)")
         }
         // Every conversation (and image) is read before the run directory is touched: a bad one stops the run with nothing written.
-        func encode(_ records: [ConversationRecord], _ file: String) throws -> [EncodedConversation] {
+        func encode(_ records: [ConversationRecord], _ file: String, as chain: (ConversationRecord) -> GenerativeChain) throws -> [EncodedConversation] {
             let context = loaded.model.config.maxPositions
             return try records.enumerated().map { i, r in
                 let e: EncodedConversation
                 do {
                     e = try PromptImages.reading(file: file, record: i, field: "image") {
-                        try encoder.encode(r, image: r.image.map { PromptImages.location(of: $0, inDataFile: file) })
+                        try encoder.encode(chain(r), image: r.image.map { PromptImages.location(of: $0, inDataFile: file) })
                     }
                 } catch let error as DataError { throw error } catch {
                     throw DataError(file: file, record: i, field: "conversations", message: "\(error)")
@@ -89,8 +89,10 @@ public final class InstanceTraining {
                 return e
             }
         }
-        let trainConversations = try encode(train, c.trainFile)
-        let metaConversations = try encode(meta, c.metaFile)
+        let trainConversations = try encode(train, c.trainFile) { GenerativeChain($0) }
+        // A meta chain reads as evaluation reads it, every step `+`: its own labels must not be
+        // in the context of the steps the meta loss judges.
+        let metaConversations = try encode(meta, c.metaFile) { GenerativeChain($0).judgedAllRight }
         if report.recordsWithImages > 0 {
             log(images == nil ? "notice: \(report.recordsWithImages) records name an image; \(c.rewardModel) is a text-only backbone, so images are ignored"
                 : "\(report.recordsWithImages) records with images, up to \(c.maxPatchNum) tiles each; the vision tower is frozen")
@@ -117,7 +119,9 @@ public final class InstanceTraining {
         let method = InstanceMethod(engine: engine, prm: prm, weights: weights, lower: lower, upper: upper, ids: train.map { $0.id! },
                                     systemPrompt: systemPrompt,
                                     optimizers: ["prm": lowerOptimizer, "weights": upperOptimizer], configuration: c)
-        _ = try TrainingLoop(configuration: c, directory: directory, log: log, progress: progress).run(method, resume: resume)
+        let seconds = try TrainingLoop(configuration: c, directory: directory, log: log, progress: progress).run(method, resume: resume)
+        try JSONFile.write(InstanceRunReport(data: report, iterations: engine.iteration, seconds: seconds),
+                           to: directory.url.appendingPathComponent("run_report.json"))
         return report
     }
 
@@ -214,6 +218,20 @@ struct InstanceMethod: TrainingMethod {
                                                            "system_prompt": systemPrompt ?? "", "max_patch_num": "\(configuration.maxPatchNum)"],
                               to: directory.appendingPathComponent("prm.safetensors"))
     }
+}
+
+/// `run_report.json` of an instance-weights run.
+struct InstanceRunReport: Codable {
+    /// Which published reference the defaults follow.
+    var defaultsFollow = [
+        "optimizers": "DreamPRM-1.5's published settings: lower AdamW lr 5e-5 (weight decay 0.01 with the table, 0.05 with the net), upper AdamW lr 5e-3 (table) or 1e-4 (net; the paper says 5e-4), weight decay 1e-3, eps 1e-8",
+        "schedule": "cosine with 5 % warm-up at both levels, gradient clipping 1.0 at both, one lower step per upper step",
+        "meta_loss": "loss_target both with mean P(label token) over the steps; meta chains are read with every step judged +, as evaluation reads them",
+        "iterations": "100,000 after a 20,000-step cold start (--retrain, then --init_from)",
+    ]
+    var data: InstanceDataReport
+    var iterations: Int
+    var seconds: Double
 }
 
 /// Minimum, quartiles and maximum, for logs.

@@ -22,11 +22,11 @@ struct Evaluate: ParsableCommand {
     var prm: [String] = []
     @Option(name: [.customLong("reward_model"), .customLong("reward-model")], help: "Backbone override (default: the one the PRM was trained on).")
     var rewardModel: String?
-    @Option(help: "Aggregation of step scores for the main table (all are reported): \(Aggregation.allCases.map(\.rawValue).joined(separator: ", ")).")
+    @Option(help: "Aggregation of step scores for the main table (all are reported): \(Aggregation.allCases.map(\.rawValue).joined(separator: ", ")). The default, mean-log-odds, is the same for both PRM styles: a generative (1.5) PRM's step score is the log-odds of P(+), logit(+) − logsumexp(other logits); `mean` gives the 1.5 papers' mean P(+), ranked on its log-odds so near-certain chains do not tie.")
     var aggregation: String = Aggregation.meanLogOdds.rawValue
     @Option(name: .customLong("tie-rule"), help: "Among equal PRM scores: first, last (the reference code) or expected (uniform pick, in expectation).")
     var tieRule: String = TieRule.first.rawValue
-    @Option(help: "Step splitting of candidates: v1 ('Step N' … 'Final answer'), generic, or separator:TEXT.")
+    @Option(help: "Step splitting of candidates: v1 ('Step N' … 'Final answer'), generic, or separator:TEXT. A generative PRM reads the whole candidate: text before the first step joins it and the final-answer line joins the last, as in its training conversations; --format conversations keeps each response's own turns.")
     var splitter: String = "v1"
     @Option(help: "Output directory.")
     var output: String = "runs/evaluate"
@@ -87,7 +87,8 @@ struct Evaluate: ParsableCommand {
         }
         var questions = TestSet.candidateSets(records)
         log("\(records.count) questions, \(records.map(\.candidates.count).min()!)–\(records.map(\.candidates.count).max()!) candidates each")
-        let settings = "splitter=\(splitter)|format=\(v.format.rawValue)|reward_model=\(rewardModel ?? "as trained")"
+        // `scoring` names how scores are computed: a cache from an older way is scored anew.
+        let settings = "splitter=\(splitter)|format=\(v.format.rawValue)|reward_model=\(rewardModel ?? "as trained")|scoring=2"
         // All PRMs load first: the bottom layers they share then run once per question.
         var prms: [(trained: LoadedPRM, cache: URL)] = []
         for (name, path) in v.prms {

@@ -105,7 +105,8 @@ final class GenerativePRMTests: XCTestCase {
         guard let url = try? ModelRegistry.resolve("smollm2-135m-instruct") else { throw XCTSkip("smollm2-135m-instruct is not installed") }
         let loaded = try ModelLoader.load(url)
         let encoder = try ConversationEncoder(tokenizer: loaded.tokenizer, template: .smolLM2)
-        let chain = try encoder.encode(system: "Judge each step.", question: "What is 2 + 3?", steps: ["2 + 3 = 5.", "So 5."])
+        let chain = try encoder.encode(GenerativeChain(system: "Judge each step.", question: "What is 2 + 3?", steps: ["2 + 3 = 5.", "So 5."],
+                                                       labels: [true, true]))
         XCTAssertEqual(chain.readPositions.count, 2)
         XCTAssertEqual(chain.readPositions.map { chain.tokens[$0 + 1] }, [encoder.plus, encoder.plus])
         XCTAssertEqual(encoder.plus, loaded.tokenizer.encode("+").first)

@@ -91,7 +91,8 @@ final class VisionPRMTests: XCTestCase {
         let prm = GenerativePRM(backbone: backbone.language, encoder: encoder)
         prm.images = images
         let image = models.appendingPathComponent("tiny-internvl/b.png")
-        let conversation = try encoder.encode(system: "Judge each step.", question: "### Question:\nWhat is 2 + 3?", steps: ["2 + 3 = 5", "So 5."], image: image)
+        let conversation = try encoder.encode(GenerativeChain(system: "Judge each step.", question: "What is 2 + 3?", steps: ["2 + 3 = 5", "So 5."],
+                                                              labels: [true, true]), image: image)
         XCTAssertEqual(conversation.readPositions.count, 2)
         // The same conversation through InternVLBackbone's own expansion and InternVLModel's forward.
         let messages: [ChatMessage] = [.system("Judge each step."), .user(InternVLBackbone.imagePlaceholder + "### Question:\nWhat is 2 + 3?"),

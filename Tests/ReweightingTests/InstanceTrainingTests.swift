@@ -93,6 +93,26 @@ final class InstanceTrainingTests: XCTestCase {
         }
     }
 
+    /// The meta loss reads a chain as evaluation does, every step `+`: flipping the labels of a
+    /// meta conversation's earlier steps changes neither the meta losses nor (through the
+    /// hypergradient) the instance table it moves.
+    func testMetaLossDoesNotReadTheMetaChainsOwnLabels() throws {
+        func run(_ earlier: String, _ output: String) throws -> (weights: [String: Double], metaLosses: [Double], hypergradients: [Double]) {
+            try write(train: (0..<6).map { i in conversation(id: "c\(i)", steps: ["The cup is \(i % 2 == 0 ? "fine" : "broken")."], labels: [i % 2 == 0 ? "+" : "-"]) },
+                      meta: [conversation(id: "m0", steps: ["The lid is off.", "The box is fine."], labels: [earlier, "+"], correct: true),
+                             conversation(id: "m1", steps: ["The lid is off.", "The box is broken."], labels: [earlier, "-"], correct: false)])
+            _ = try InstanceTraining(configuration(.instanceTable, iterations: 2, output: output), log: { _ in }).run(resume: false)
+            let lines = try MetricsLog.read(dir.appendingPathComponent("\(output)/metrics.jsonl"))
+            return (try instanceWeights(output), lines.compactMap(\.metaLoss), lines.compactMap(\.hypergradientNorm))
+        }
+        let plus = try run("+", "earlier-plus"), minus = try run("-", "earlier-minus")
+        XCTAssertEqual(plus.metaLosses.count, 2)
+        XCTAssertEqual(minus.metaLosses, plus.metaLosses)
+        XCTAssertEqual(minus.hypergradients, plus.hypergradients)
+        XCTAssertEqual(minus.weights, plus.weights)
+        XCTAssertGreaterThan(Set(plus.weights.values).count, 1, "the table moved")
+    }
+
     /// `--init_from` starts from a finished generative run's PRM, and refuses anything else.
     func testColdStartInitialisesFromAFinishedRun() throws {
         var cold = configuration(.instanceTable, iterations: 2, output: "cold")
@@ -113,11 +133,14 @@ final class InstanceTrainingTests: XCTestCase {
         XCTAssertEqual(trained.systemPrompt, "Judge each step.")
         let candidate = "Step 1: The cup is fine.\n\nStep 2: The lid is broken."
         let got = try trained.stepLogits(question: "Is all in order?", candidates: [candidate], splitter: .v1)[0]
-        let conversation = try trained.encoder.encode(system: "Judge each step.", question: "Is all in order?",
-                                                      steps: StepSplitter.v1.split(candidate).steps)
-        let p = try Autograd.noGrad { try trained.prm.stepProbabilities(conversation).doubles() }
+        let conversation = try trained.encoder.encode(GenerativeChain(system: "Judge each step.", question: "Is all in order?",
+                                                                      steps: StepSplitter.v1.split(candidate).steps, labels: [true, true]))
+        // P(+) from LibTorch's float64 softmax over the same logits.
+        let p = try Autograd.noGrad {
+            try trained.prm.labelLogits(conversation).to(.float64).softmax(dim: -1).narrow(dim: 1, start: trained.prm.plus, length: 1).doubles()
+        }
         XCTAssertEqual(got.count, 2)
-        assertClose(got.map { 1 / (1 + Foundation.exp(-$0)) }, p, rtol: 1e-5, "σ(step logit) is P(+)")
+        assertClose(got.map { 1 / (1 + Foundation.exp(-$0)) }, p, rtol: 1e-9, "σ(step logit) is P(+)")
 
         var notARun = configuration(.instanceTable, iterations: 1, output: "bad")
         notARun.initFrom = dir.path
