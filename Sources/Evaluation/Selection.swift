@@ -37,16 +37,23 @@ public enum Selection {
         return counts.filter { $0.value == top }.map { firstSeen[$0.key]! }.min()!
     }
 
-    /// Like `majorityIndex`, with each candidate's vote counted as its weight.
-    public static func weightedMajorityIndex(_ answers: [String?], weights: [Double]) -> Int {
-        var totals: [String: Double] = [:], firstSeen: [String: Int] = [:]
+    /// Like `majorityIndex`, with each candidate's vote counted as its weight in [0, 1], given
+    /// by its complement 1 − weight: an answer's total is votes − Σ complements, compared as
+    /// such, so answers with equal votes of near-certain candidates (weights all 1.0 in
+    /// Double) still differ by what their weights lack instead of tying into a plain vote.
+    public static func weightedMajorityIndex(_ answers: [String?], complements: [Double]) -> Int {
+        var votes: [String: Int] = [:], lacking: [String: Double] = [:], firstSeen: [String: Int] = [:]
         for (i, a) in answers.enumerated() {
             guard let a else { continue }
-            totals[a, default: 0] += weights[i]
+            votes[a, default: 0] += 1
+            lacking[a, default: 0] += complements[i]
             if firstSeen[a] == nil { firstSeen[a] = i }
         }
-        guard let top = totals.values.max() else { return 0 }
-        return totals.filter { $0.value == top }.map { firstSeen[$0.key]! }.min()!
+        // a beats b when votes(a) − votes(b) > lacking(a) − lacking(b); the first stated wins ties.
+        return firstSeen.keys.sorted { firstSeen[$0]! < firstSeen[$1]! }.reduce(nil as String?) { best, a in
+            guard let best else { return a }
+            return Double(votes[a]! - votes[best]!) > lacking[a]! - lacking[best]! ? a : best
+        }.map { firstSeen[$0]! } ?? 0
     }
 
     public static func majority(_ answers: [String?], correct: [Bool]) -> Double {

@@ -107,13 +107,14 @@ extension Aggregation {
 
     /// A value that orders chains exactly as `score` does but never rounds to a tie: the
     /// argument of σ or of exp (σ(Σ z) is 1.0 in Double for every Σ z above ~37, so ranking
-    /// on it ties chains the PRM tells apart; METHOD.md §8). `mean` has no such form and is its score.
+    /// on it ties chains the PRM tells apart). For `mean` it is the log-odds of the mean
+    /// probability, log Σσ(z) − log Σσ(−z), each sum taken in log space.
     public func rankingScore(logits z: [Double]) -> Double {
         precondition(!z.isEmpty, "a chain with no steps has no score")
         let logSigmoid = Self.logSigmoid
         let n = Double(z.count)
         switch self {
-        case .mean: return score(logits: z)
+        case .mean: return Self.logSumExp(z.map(logSigmoid)) - Self.logSumExp(z.map { logSigmoid(-$0) })
         case .min: return z.min()!
         case .max: return z.max()!
         case .product: return z.map(logSigmoid).reduce(0, +)
@@ -122,6 +123,22 @@ extension Aggregation {
         case .sumLogOdds: return z.reduce(0, +)
         case .logMean: return z.map(logSigmoid).reduce(0, +) / n
         }
+    }
+
+    /// 1 − score, without the rounding of 1 − score near 1 (where every saturated chain's
+    /// score is 1.0): the weighted vote counts the weights by what they lack.
+    public func complement(logits z: [Double]) -> Double {
+        let r = rankingScore(logits: z)
+        switch self {
+        case .product, .logMean: return -expm1(r)
+        default: return r >= 0 ? exp(-r) / (1 + exp(-r)) : 1 / (1 + exp(r))
+        }
+    }
+
+    private static func logSumExp(_ x: [Double]) -> Double {
+        let top = x.max()!
+        guard top.isFinite else { return top }
+        return top + log(x.reduce(0) { $0 + exp($1 - top) })
     }
 
     /// log σ(x) without overflow: −log(1 + e^(−x)).

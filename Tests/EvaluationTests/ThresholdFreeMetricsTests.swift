@@ -39,15 +39,24 @@ final class ThresholdFreeMetricsTests: XCTestCase {
 
     /// Weighted self-consistency: answer totals decide; equal totals go to the answer stated first.
     func testWeightedVote() {
-        XCTAssertEqual(Selection.weightedMajorityIndex(["7", "8", "8", "7", nil], weights: [0.9, 0.3, 0.3, 0.1, 5]), 0, "7: 1.0 against 8: 0.6")
-        XCTAssertEqual(Selection.weightedMajorityIndex(["7", "8", "8"], weights: [0.9, 0.5, 0.5]), 1, "8: 1.0 against 7: 0.9")
-        XCTAssertEqual(Selection.weightedMajorityIndex(["8", "7", "7"], weights: [1, 0.5, 0.5]), 0, "a tie goes to the answer stated first")
-        XCTAssertEqual(Selection.weightedMajorityIndex([nil, nil], weights: [1, 1]), 0)
+        XCTAssertEqual(Selection.weightedMajorityIndex(["7", "8", "8", "7", nil], complements: [0.1, 0.7, 0.7, 0.9, -4]), 0, "7: 1.0 against 8: 0.6")
+        XCTAssertEqual(Selection.weightedMajorityIndex(["7", "8", "8"], complements: [0.1, 0.5, 0.5]), 1, "8: 1.0 against 7: 0.9")
+        XCTAssertEqual(Selection.weightedMajorityIndex(["8", "7", "7"], complements: [0, 0.5, 0.5]), 0, "a tie goes to the answer stated first")
+        XCTAssertEqual(Selection.weightedMajorityIndex([nil, nil], complements: [0, 0]), 0)
         // Through the selection method: σ(mean z) weights; candidate 2 is correct.
         let q = CandidateSet(dataset: "d", correct: [false, false, true], answers: ["1", "1", "2"],
                              stepLogits: ["p": [[-3], [-3], [4]]])
         XCTAssertEqual(SelectionMethod.weightedVote("p", .meanLogOdds).pick(q, [0, 1, 2]), 1, "0.047 + 0.047 against 0.982")
         XCTAssertEqual(SelectionMethod.selfConsistency.pick(q, [0, 1, 2]), 0)
+        // Saturated aggregates (σ is 1.0 in Double above ~37) do not collapse into a plain vote:
+        // the answer stated first (8) has two votes of log-odds 38 and 39, the other (7) two of
+        // 40 and 45; a plain vote ties and picks 8, the weights pick 7.
+        let sure = CandidateSet(dataset: "d", correct: [false, true, true, false], answers: ["8", "7", "7", "8"],
+                                stepLogits: ["p": [[38], [40], [45], [39]]])
+        XCTAssertEqual(Aggregation.meanLogOdds.score(logits: [38]), 1.0, "the premise: the scores themselves tie")
+        XCTAssertEqual(SelectionMethod.weightedVote("p", .meanLogOdds).pick(sure, [0, 1, 2, 3]), 1)
+        XCTAssertEqual(SelectionMethod.weightedVote("p", .mean).pick(sure, [0, 1, 2, 3]), 1)
+        XCTAssertEqual(SelectionMethod.selfConsistency.pick(sure, [0, 1, 2, 3]), 0)
     }
 
     /// σ(Σ z) is exactly 1.0 in Double for both chains below; ranking before σ still tells

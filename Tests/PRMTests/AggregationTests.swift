@@ -121,4 +121,40 @@ final class ScalarAggregationTests: XCTestCase {
             for (i, c) in chains.enumerated() { XCTAssertEqual(a.score(logits: c), want[i], accuracy: 1e-12 * max(1, abs(want[i])), "\(a) chain \(i)") }
         }
     }
+
+    /// Near-certain chains rank by their logits under every aggregation: `mean`'s ranking
+    /// value is the log-odds of the mean probability, and `complement` is 1 − score without
+    /// rounding (what the weighted vote counts).
+    func testNearCertainChainsStillRank() {
+        let sure: [Double] = [40, 41], surer: [Double] = [42, 43]
+        XCTAssertEqual(Aggregation.mean.score(logits: sure), Aggregation.mean.score(logits: surer), "the premise: both scores are 1.0")
+        for a in Aggregation.allCases {
+            XCTAssertLessThan(a.rankingScore(logits: sure), a.rankingScore(logits: surer), "\(a)")
+            XCTAssertGreaterThan(a.complement(logits: sure), a.complement(logits: surer), "\(a)")
+        }
+        // mean: log-odds of (σ(z₁) + σ(z₂)) / 2 and its complement, against the analytic values.
+        let z: [Double] = [0.5, -2]
+        let p = z.map { 1 / (1 + Foundation.exp(-$0)) }.reduce(0, +) / 2
+        XCTAssertEqual(Aggregation.mean.rankingScore(logits: z), Foundation.log(p / (1 - p)), accuracy: 1e-12)
+        XCTAssertEqual(Aggregation.mean.complement(logits: [40, 41]), (Foundation.exp(-40) + Foundation.exp(-41)) / 2, accuracy: 1e-30)
+        for a in Aggregation.allCases { XCTAssertEqual(a.complement(logits: z), 1 - a.score(logits: z), accuracy: 1e-12, "\(a)") }
+    }
+
+    /// A generative step's log-odds is logit(+) − logsumexp(other logits), which keeps apart
+    /// the steps that a float32 log-softmax rounds to one value (27.63 for every P(+) > 1 − 6e-8).
+    func testGenerativeLogOddsDoNotTie() throws {
+        Runtime.threadCount = 1
+        let vocabulary = 1000
+        func row(margin: Double) -> [Double] { (0..<vocabulary).map { $0 == 7 ? margin : 0 } }
+        for margin in [30.0, 35.0, 2.0] {
+            // Analytic: the other 999 logits are all 0.
+            XCTAssertEqual(GenerativePRM.logOdds(row(margin: margin)[...], of: 7), margin - Foundation.log(999), accuracy: 1e-12)
+        }
+        let float32 = try [30.0, 35.0].map { m -> Double in
+            let lp = try Tensor(row(margin: m), shape: [vocabulary]).to(.float32).logSoftmax(dim: 0).doubles()[7]
+            let l = Swift.min(lp, -1e-12)
+            return l - Foundation.log(-Foundation.expm1(l))
+        }
+        XCTAssertEqual(float32[0], float32[1], "the old float32 way ties them")
+    }
 }
