@@ -57,10 +57,15 @@ public final class V1TrainingProblem: LowerProblem {
     let softLabels: Bool
     public var order: ShuffledOrder
     /// With `hypergradientPerDomain` k > 0, each upper step differentiates k records of every
-    /// domain, drawn from one shuffled order per domain, instead of the last lower batch.
+    /// domain, drawn from one shuffled order per domain, instead of the last lower batch. Each
+    /// record's loss then counts K·n_d/N times (K domains, n_d of the N records in its domain):
+    /// a balanced batch over-represents small domains by N/(K·n_d), and this importance weight
+    /// makes the batch's weighted loss an unbiased estimate of the whole training loss.
     let hypergradientPerDomain: Int
     public var domainOrders: [ShuffledOrder]
     let recordsOfDomain: [[Int]]
+    /// The last balanced batch handed out, until the next lower batch: `losses` weights it.
+    private var balancedBatch: [Int]?
     /// θ, collected once: the engine asks for it several times per iteration.
     public let parameters: [Tensor]
     public var frozenParameters: [Tensor] { prm.parameters().filter { !$0.requiresGrad } }
@@ -98,12 +103,23 @@ public final class V1TrainingProblem: LowerProblem {
 
     public func hypergradientBatch() throws -> [Int]? {
         guard hypergradientPerDomain > 0 else { return nil }
-        return domains.indices.flatMap { d in domainOrders[d].take(hypergradientPerDomain).map { recordsOfDomain[d][$0] } }
+        let batch = domains.indices.flatMap { d in domainOrders[d].take(hypergradientPerDomain).map { recordsOfDomain[d][$0] } }
+        balancedBatch = batch
+        return batch
+    }
+
+    /// K·n_d/N for each record of `batch` (see `hypergradientPerDomain`).
+    func importance(_ batch: [Int]) -> [Double] {
+        let total = Double(sequences.count), k = Double(domains.count)
+        return batch.map { k * Double(recordsOfDomain[Int(domainIndex[$0])].count) / total }
     }
 
     public var tokenCount: Int { sequences.reduce(0) { $0 + $1.count } }
 
-    public func nextBatch() throws -> [Int] { order.take(batchSize) }
+    public func nextBatch() throws -> [Int] {
+        balancedBatch = nil
+        return order.take(batchSize)
+    }
 
     /// Up to `count` training prompts spread evenly over the records, for the head's feature centre.
     private var tokensRead = 0
@@ -126,7 +142,9 @@ public final class V1TrainingProblem: LowerProblem {
         }
         let target = try Tensor(batch.map { accuracy[$0] }).to(z.device)
         let keys = try Tensor(batch.map { domainIndex[$0] }).to(z.device)
-        return LowerLosses(softLabels ? try PRMLoss.softBCE(logits: z, accuracy: target) : try PRMLoss.mse(logits: z, accuracy: target), keys: keys)
+        var perSample = softLabels ? try PRMLoss.softBCE(logits: z, accuracy: target) : try PRMLoss.mse(logits: z, accuracy: target)
+        if let balancedBatch, balancedBatch == batch { perSample = try perSample * Tensor(importance(batch)).to(perSample.dtype).to(z.device) }
+        return LowerLosses(perSample, keys: keys)
     }
 
     /// The logit statistics and the tokens of the training forwards since the last call, and a fresh start.

@@ -37,13 +37,16 @@ extension V1TrainingConfiguration {
         guard (try? hypergradientMethod()) != nil else {
             throw SettingError("hypergradient", "darts, neumann, cg or reverse, not '\(hypergradient)'")
         }
+        // Reverse mode differentiates plain SGD steps; training's lower optimiser is AdamW (both
+        // papers'), so it is refused here, before anything is written. The engine offers it with SGD.
+        if hypergradient == "reverse" {
+            throw SettingError("hypergradient", "reverse differentiates plain SGD lower steps and dreamprm train's lower optimiser is AdamW; use darts, neumann or cg (reverse is for BilevelEngine with SGD)")
+        }
+        try refuseOtherMethodsSettings()
         try Check.positive(dartsAlpha, "darts_alpha")
         try Check.atLeast(hypergradientIterations, 1, hypergradient == "cg" ? "cg_iterations" : "neumann_iterations")
         try Check.positive(neumannAlpha, "neumann_alpha")
         try Check.atLeast(hypergradientPerDomain, 0, "hypergradient_batch_per_domain")
-        if hypergradientPerDomain > 0 && hypergradient == "reverse" {
-            throw SettingError("hypergradient_batch_per_domain", "reverse mode differentiates the window's own batches; use darts, neumann or cg")
-        }
         try Check.atLeast(instanceNetHidden, 1, "instance_net_hidden")
         try Check.atLeast(instanceNetLayers, 1, "instance_net_layers")
         try Check.nonNegative(warmupRatio, "warmup_ratio")
@@ -65,5 +68,23 @@ extension V1TrainingConfiguration {
             throw SettingError("report_to", "tensorboard or none, not '\(target)'")
         }
         _ = try Check.device(device)
+    }
+}
+
+extension V1TrainingConfiguration {
+    /// Settings of domain weights' scalar PRM only, and of instance weights only.
+    static let domainOnlySettings = ["soft_labels", "head_input", "head_init", "head_lr", "scoring", "strict", "hypergradient_batch_per_domain"]
+    static let instanceOnlySettings = ["activation_function", "initialization", "loss_target", "init_from", "max_patch_num",
+                                       "instance_net_hidden", "instance_net_layers", "instance_net_input"]
+
+    /// A setting of the other method, changed from its default, is refused rather than ignored
+    /// (left at its default, as a run's own config.json states it, it is fine).
+    func refuseOtherMethodsSettings() throws {
+        let given = flagValues, defaults = Self.defaults(for: reweighting).flagValues
+        let domain = reweighting == .domain
+        for name in domain ? Self.instanceOnlySettings : Self.domainOnlySettings where given[name].map({ "\($0)" }) != defaults[name].map({ "\($0)" }) {
+            throw SettingError(name, domain ? "is a setting of instance weights (--reweighting instance-table or instance-net), not of domain weights"
+                                            : "is a setting of domain weights' scalar PRM (--reweighting domain), not of --reweighting \(reweighting.rawValue)")
+        }
     }
 }

@@ -20,7 +20,7 @@ struct DreamPRM: ParsableCommand {
     static func main() {
         Runtime.keepFreedMemory()
         do {
-            var command = try parseAsRoot()
+            var command = try parseAsRoot(Train.originalSpellings(Array(CommandLine.arguments.dropFirst())))
             try command.run()
         } catch let e as SettingError {
             fail("error: \(e)", code: 2)

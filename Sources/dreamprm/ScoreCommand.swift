@@ -10,6 +10,8 @@ struct Score: ParsableCommand {
         abstract: "Score reasoning chains step by step with a trained PRM (JSON Lines in, JSON Lines out).",
         discussion: """
             Each input line: {"id"?, "question", "steps": [..] or "response" (cut by --splitter), "image_path"?}. \
+            The PRM may be a scalar-head (v1) or a generative (1.5) run; a generative one reads each chain as one \
+            conversation, its step score P(+). \
             Each output line keeps the input's id and adds "step_scores" (P(step k is right), k = 1…K) and "score" \
             (the aggregate). Chains of one question are scored together: their shared tokens run once. \
             The output is written whole at the end (atomically). Exit codes: 0 done, 1 failure, 2 bad input.
@@ -44,11 +46,11 @@ struct Score: ParsableCommand {
 
         let requests = try RecordReader.read(URL(fileURLWithPath: input), ScoringRequest.init)
         guard !requests.isEmpty else { throw DataError(file: input, message: "no chains to score") }
-        let trained: TrainedPRM
-        do { trained = try TrainedPRM.load(URL(fileURLWithPath: prm), rewardModel: rewardModel, device: device) } catch {
+        let trained: LoadedPRM
+        do { trained = try LoadedPRM.load(URL(fileURLWithPath: prm), rewardModel: rewardModel, device: device) } catch {
             throw SettingError("prm", "cannot load '\(prm)': \(error)")
         }
-        if trained.prm.images == nil, requests.contains(where: { $0.imagePath != nil }) {
+        if !trained.readsImages, requests.contains(where: { $0.imagePath != nil }) {
             FileHandle.standardError.write(Data("notice: chains name images; the PRM's backbone is text-only, so it ignores them\n".utf8))
         }
         // Chains of one question (and image) go through one trie, in the order the questions first appear.
@@ -64,14 +66,25 @@ struct Score: ParsableCommand {
         let meter = ProgressMeter(total: order.count, done: 0, unit: "questions")
         for (n, question) in order.enumerated() {
             let members = byQuestion[question]!
-            let texts = members.map { i in
-                requests[i].steps.map { TrainedPRM.prefixTexts(question: question.text, steps: $0) }
-                    ?? TrainedPRM.prefixTexts(question: question.text, candidate: requests[i].response!, splitter: split)
-            }
+            let image = question.image.map { PromptImages.location(of: $0, inDataFile: input) }
             let scored: [[Double]]
             do {
                 scored = try PromptImages.reading(file: input, record: members[0], field: "image_path") {
-                    try trained.stepLogits(prefixTexts: texts, image: question.image.map { PromptImages.location(of: $0, inDataFile: input) })
+                    switch trained {
+                    case .scalar(let t):
+                        return try t.stepLogits(prefixTexts: members.map { i in
+                            requests[i].steps.map { TrainedPRM.prefixTexts(question: question.text, steps: $0) }
+                                ?? TrainedPRM.prefixTexts(question: question.text, candidate: requests[i].response!, splitter: split)
+                        }, image: image)
+                    case .generative(let t):
+                        // One conversation per chain, as `evaluate` reads a candidate.
+                        return try members.enumerated().map { n, i in
+                            do {
+                                return try t.stepLogits(question: question.text, candidates: [requests[i].response ?? ""],
+                                                        steps: requests[i].steps.map { [$0] }, splitter: split, image: image)[0]
+                            } catch let e as CandidateTooLong { throw CandidateTooLong(candidate: n, tokens: e.tokens, context: e.context) }
+                        }
+                    }
                 }
             } catch let e as CandidateTooLong {
                 throw DataError(file: input, record: members[e.candidate], message: "is \(e.tokens) tokens; the PRM's backbone reads at most \(e.context)")

@@ -54,6 +54,36 @@ final class V1TrainingTests: XCTestCase {
         return c
     }
 
+    /// `--hypergradient_batch_per_domain`: a balanced batch (k records of each of K domains)
+    /// over-represents small domains; each record's loss counts K·n_d/N, so the batch's mean
+    /// loss averages to the whole training set's. Domains of 6 and 2 records, k = 1: over six
+    /// batches the first domain is drawn once a record and the second three times.
+    func testBalancedHypergradientBatchesEstimateTheWholeLossWithoutBias() throws {
+        let rows = (0..<8).map { i in #"{"input": "Question: what is \#(i) + 1?", "add": "Step 1: it is \#(i + 1).", "dataset": "\#(i < 6 ? "big" : "small")", "accuracy": \#(i < 6 ? 0 : 1)}"# }
+        let file = dir.appendingPathComponent("unbalanced.json")
+        try "[\(rows.joined(separator: ","))]".write(to: file, atomically: true, encoding: .utf8)
+        let records = try RecordReader.read(file, V1TrainRecord.init)
+        let loaded = try ModelLoader.load(dir.appendingPathComponent("backbone"))
+        Runtime.manualSeed(1)
+        let prm = try ScalarHeadPRM(backbone: loaded.model, input: .logits, initialization: .reference)
+        let lower = V1TrainingProblem(prm: prm, records: records, encoder: PromptEncoder(tokenizer: loaded.tokenizer, template: try XCTUnwrap(loaded.chatTemplate)),
+                                      batchSize: 2, seed: 1, hypergradientPerDomain: 1)
+        func mean(_ x: [Double]) -> Double { x.reduce(0, +) / Double(x.count) }
+        let all = try Autograd.noGrad { try lower.losses(Array(0..<8)).perSample.doubles() }
+        var estimates: [Double] = []
+        for _ in 0..<6 {
+            let batch = try XCTUnwrap(try lower.hypergradientBatch())
+            estimates.append(mean(try Autograd.noGrad { try lower.losses(batch).perSample.doubles() }))
+        }
+        XCTAssertEqual(mean(estimates), mean(all), accuracy: 1e-6)
+        let unweighted = 0.5 * mean(Array(all[..<6])) + 0.5 * mean(Array(all[6...]))
+        XCTAssertGreaterThan(abs(unweighted - mean(all)), 1e-3, "without the weights the balanced batches would be biased")
+        // A lower batch is never weighted, even with the same records.
+        let batch = try XCTUnwrap(try lower.hypergradientBatch())
+        _ = try lower.nextBatch()
+        assertClose(try Autograd.noGrad { try lower.losses(batch).perSample.doubles() }, batch.map { all[$0] }, rtol: 1e-5)
+    }
+
     private func finalPRM(_ output: String) throws -> [String: [Double]] {
         let file = try SafeTensorsFile(dir.appendingPathComponent("\(output)/prm.safetensors"))
         return try Dictionary(uniqueKeysWithValues: file.names.map { ($0, try file.tensor($0).doubles()) })
