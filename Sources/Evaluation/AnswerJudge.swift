@@ -30,7 +30,9 @@ public enum AnswerJudge {
     /// As `judge`, but only an answer the response states explicitly counts
     /// (`FinalAnswer.explicit`); without one the verdict is `no-answer`, wrong.
     public static func judgeExplicit(response: String, reference: String, questionHasOptions: Bool) -> Verdict? {
-        guard let stated = FinalAnswer.explicit(response, questionHasOptions: questionHasOptions) else { return Verdict(correct: false, rule: "no-answer") }
+        guard let stated = FinalAnswer.explicit(response, questionHasOptions: questionHasOptions) else {
+            return Verdict(correct: false, rule: "no-answer")
+        }
         return compare(answer: stated, reference: reference)
     }
 
@@ -43,7 +45,9 @@ public enum AnswerJudge {
         if let a = numeric(expected) {
             guard let b = numeric(given) else { return Verdict(correct: false, rule: "number") }
             // Units must agree where both sides give one: "5 cm" is not "5 m".
-            if let u = FinalAnswer.unit(of: reference), let v = FinalAnswer.unit(of: answer), u != v { return Verdict(correct: false, rule: "unit") }
+            if let u = FinalAnswer.unit(of: reference), let v = FinalAnswer.unit(of: answer), u != v {
+                return Verdict(correct: false, rule: "unit")
+            }
             return Verdict(correct: abs(a - b) <= 1e-6 * max(1, abs(a)), rule: "number")
         }
         if let open = expected.first, "([{".contains(open), expected.count > 2 {

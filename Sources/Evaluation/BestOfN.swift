@@ -53,7 +53,8 @@ public struct SelectionMethod {
     public static func weightedVote(_ prm: String, _ aggregation: Aggregation) -> SelectionMethod {
         SelectionMethod(name: "\(prm) weighted vote") { q, s in
             guard let logits = q.stepLogits[prm] else { preconditionFailure("no scores of \(prm)") }
-            let index = Selection.weightedMajorityIndex(s.map { q.answers[$0] }, complements: s.map { aggregation.complement(logits: logits[$0]) })
+            let index = Selection.weightedMajorityIndex(s.map { q.answers[$0] },
+                                                        complements: s.map { aggregation.complement(logits: logits[$0]) })
             return q.correct[s[index]] ? 1 : 0
         }
     }

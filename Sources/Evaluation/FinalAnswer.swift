@@ -8,13 +8,7 @@ public enum FinalAnswer {
     /// is one short line that reads as an option letter or a number ("D", "$\frac{5}{2}$");
     /// the last number.
     public static func extract(_ text: String) -> String? {
-        if let boxed = lastBoxed(text) { return boxed }
-        for marker in [#"final\s+answer\s*(?:is)?\s*[:：]?"#, #"\banswer\s*[:：]"#, #"\bthe\s+answer\s+is\b"#] {
-            if let r = lastMatch(marker, in: text) {
-                let line = text[r.upperBound...].prefix { $0 != "\n" }.trimmingCharacters(in: .whitespaces)
-                if !line.isEmpty { return line }
-            }
-        }
+        if let stated = explicit(text, questionHasOptions: false) { return stated }
         let whole = text.trimmingCharacters(in: .whitespacesAndNewlines)
         if whole.count <= 40, !whole.contains("\n") {
             let n = normalize(whole)
@@ -37,7 +31,8 @@ public enum FinalAnswer {
             }
         }
         guard questionHasOptions, let last = text.split(separator: "\n").last?.trimmingCharacters(in: .whitespaces),
-              last.count <= 40, optionLetter(normalize(last)) != nil else { return nil }
+              last.count <= 40, optionLetter(normalize(last)) != nil
+        else { return nil }
         return last
     }
 
@@ -64,10 +59,11 @@ public enum FinalAnswer {
 
     /// Spelled-out units as their symbols, so "12 meters" and "12 m" agree.
     static let unitSymbols: [String: String] = [
-        "meter": "m", "metre": "m", "centimeter": "cm", "centimetre": "cm", "millimeter": "mm", "millimetre": "mm",
-        "kilometer": "km", "kilometre": "km", "gram": "g", "kilogram": "kg", "milligram": "mg", "second": "s", "sec": "s",
-        "minute": "min", "hour": "h", "hr": "h", "liter": "l", "litre": "l", "milliliter": "ml", "millilitre": "ml",
-        "foot": "ft", "feet": "ft", "inch": "in", "inche": "in", "pound": "lb", "lbs": "lb", "mile": "mi",
+        "meter": "m", "metre": "m", "centimeter": "cm", "centimetre": "cm", "millimeter": "mm",
+        "millimetre": "mm", "kilometer": "km", "kilometre": "km", "gram": "g", "kilogram": "kg",
+        "milligram": "mg", "second": "s", "sec": "s", "minute": "min", "hour": "h", "hr": "h",
+        "liter": "l", "litre": "l", "milliliter": "ml", "millilitre": "ml", "foot": "ft", "feet": "ft",
+        "inch": "in", "inche": "in", "pound": "lb", "lbs": "lb", "mile": "mi",
     ]
 
     /// The canonical form: an option letter ("B"); a number (commas, currency, units, degree

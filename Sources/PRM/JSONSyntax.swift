@@ -55,14 +55,18 @@ public enum JSONSyntax {
             try scalarOrOpen()
             while let top = stack.last {
                 skipSpace()
-                guard let c = current else { throw fail("the document ends inside an \(top == 0x5B ? "array" : "object")") }
+                guard let c = current else {
+                    throw fail("the document ends inside an \(top == 0x5B ? "array" : "object")")
+                }
                 let closer: UInt8 = top == 0x5B ? 0x5D : 0x7D
                 if c == closer {
                     i += 1
                     stack.removeLast()
                     continue
                 }
-                guard c == 0x2C else { throw fail("expected ',' or '\(Character(UnicodeScalar(closer)))', found \(describe(c))") }
+                guard c == 0x2C else {
+                    throw fail("expected ',' or '\(Character(UnicodeScalar(closer)))', found \(describe(c))")
+                }
                 i += 1
                 skipSpace()
                 if current == closer { throw fail("trailing comma before '\(Character(UnicodeScalar(closer)))'") }
@@ -73,10 +77,14 @@ public enum JSONSyntax {
         /// `"key": value` in an object (the value may open a container).
         mutating func member() throws {
             skipSpace()
-            guard current == 0x22 else { throw fail("expected a quoted member name, found \(current.map(describe) ?? "the end")") }
+            guard current == 0x22 else {
+                throw fail("expected a quoted member name, found \(current.map(describe) ?? "the end")")
+            }
             try string()
             skipSpace()
-            guard current == 0x3A else { throw fail("expected ':' after the member name, found \(current.map(describe) ?? "the end")") }
+            guard current == 0x3A else {
+                throw fail("expected ':' after the member name, found \(current.map(describe) ?? "the end")")
+            }
             i += 1
             try scalarOrOpen()
         }
@@ -121,7 +129,7 @@ public enum JSONSyntax {
                     if e == 0x75 {
                         for _ in 0..<4 {
                             i += 1
-                            guard let h = current, (0x30...0x39).contains(h) || (0x41...0x46).contains(h) || (0x61...0x66).contains(h) else {
+                            guard let h = current, Character(UnicodeScalar(h)).isHexDigit else {
                                 throw fail("a \\u escape needs four hexadecimal digits")
                             }
                         }
@@ -140,10 +148,16 @@ public enum JSONSyntax {
             if current == 0x2D { i += 1 }
             guard let first = current, (0x30...0x39).contains(first) else { throw fail("a number needs a digit here") }
             i += 1
-            if first != 0x30 { digits() } else if let c = current, (0x30...0x39).contains(c) { throw fail("a number may not have a leading zero") }
+            if first != 0x30 {
+                digits()
+            } else if let c = current, (0x30...0x39).contains(c) {
+                throw fail("a number may not have a leading zero")
+            }
             if current == 0x2E {
                 i += 1
-                guard let c = current, (0x30...0x39).contains(c) else { throw fail("a digit must follow the decimal point") }
+                guard let c = current, (0x30...0x39).contains(c) else {
+                    throw fail("a digit must follow the decimal point")
+                }
                 digits()
             }
             if current == 0x65 || current == 0x45 {

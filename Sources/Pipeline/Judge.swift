@@ -13,11 +13,12 @@ public final class Judge {
     /// With `explicitOnly` (Monte-Carlo rollouts) only an answer the response states counts
     /// (`FinalAnswer.explicit`); otherwise any answer `FinalAnswer.extract` finds.
     public func verdict(question: String, response: String, reference: String, explicitOnly: Bool = false) throws -> Verdict {
+        let options = explicitOnly && FinalAnswer.hasOptions(question)
         let decided = explicitOnly
-            ? AnswerJudge.judgeExplicit(response: response, reference: reference, questionHasOptions: FinalAnswer.hasOptions(question))
+            ? AnswerJudge.judgeExplicit(response: response, reference: reference, questionHasOptions: options)
             : AnswerJudge.judge(response: response, reference: reference)
         if let decided { return decided }
-        let stated = explicitOnly ? FinalAnswer.explicit(response, questionHasOptions: FinalAnswer.hasOptions(question)) : FinalAnswer.extract(response)
+        let stated = explicitOnly ? FinalAnswer.explicit(response, questionHasOptions: options) : FinalAnswer.extract(response)
         guard let fallback, let answer = stated else { return Verdict(correct: false, rule: "exact") }
         let ask = """
             Question: \(question)

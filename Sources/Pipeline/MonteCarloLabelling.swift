@@ -67,7 +67,8 @@ public struct MonteCarloLabelling {
             for continuation in try policy.sample(request) {
                 // The answer must be in the continuation: a step marker or an intermediate result
                 // in the prefix is not one.
-                let verdict = try judge.verdict(question: q.question, response: continuation, reference: q.answer, explicitOnly: true)
+                let verdict = try judge.verdict(question: q.question, response: continuation, reference: q.answer,
+                                                explicitOnly: true)
                 if verdict.correct { score += 1 }
                 if verdict.rule == "no-answer" { noAnswer += 1 }
             }
@@ -78,7 +79,8 @@ public struct MonteCarloLabelling {
     }
 
     /// Labels every step prefix not yet in `journal`.
-    public func run(_ items: [ChainsToLabel], images: [URL?], journal: JSONLinesJournal<LabelledPrefix>, progress: @escaping (String) -> Void) throws {
+    public func run(_ items: [ChainsToLabel], images: [URL?], journal: JSONLinesJournal<LabelledPrefix>,
+                    progress: @escaping (String) -> Void) throws {
         struct Key: Hashable { let record: Int, chain: Int, step: Int }
         let done = Set(journal.lines.map { Key(record: $0.record, chain: $0.chain, step: $0.step) })
         var work: [(Int, Int, Int, SplitChain)] = []
@@ -186,8 +188,8 @@ public enum LabelOutputs {
                 guard let split = MonteCarloLabelling.steps(of: item.chains[j].text),
                       let steps = byChain[[i, j]], steps.count == split.count else { return nil }
                 // The steps as evaluation cuts a candidate (its final-answer line in the last step).
-                let chain = GenerativeChain(system: processSupervisionPrompt, question: item.question.question, response: item.chains[j].text,
-                                            splitter: .v1)
+                let chain = GenerativeChain(system: processSupervisionPrompt, question: item.question.question,
+                                            response: item.chains[j].text, splitter: .v1)
                 var turns: [[String: String]] = [["from": "system", "value": processSupervisionPrompt],
                                                  ["from": "human", "value": GenerativeChain.questionHeading + chain.question]]
                 for l in steps.sorted(by: { $0.step < $1.step }) {
