@@ -3,7 +3,7 @@
 SWIFT ?= swift
 THREADS ?= 1
 
-.PHONY: setup models build debug test demo demo-instances experiment experiment-instances bench-core fixtures clean
+.PHONY: setup models build debug test demo demo-instances experiment experiment-instances answers bench-core fixtures clean
 
 setup:
 	@./scripts/setup-torch.sh
@@ -40,6 +40,10 @@ experiment: setup models
 experiment-instances: setup models
 	./scripts/experiment-instances.sh
 
+# Final-answer extraction and the judge against 73 real labelled model answers (math-verify's cases).
+answers: build
+	.build/release/dreamprm answers Tests/EvaluationTests/Fixtures/real_model_answers.jsonl
+
 bench-core: build
 	OMP_NUM_THREADS=$(THREADS) .build/release/dreamprm bench core --threads $(THREADS)
 
@@ -54,6 +58,7 @@ fixtures:
 	python3 tools/fixtures/make_image_fixtures.py
 	python3 tools/fixtures/make_processor_fixtures.py
 	python3 tools/fixtures/make_vlm_fixtures.py
+	python3 tools/fixtures/make_answer_agreement_fixture.py  # needs math-verify==0.9.0
 QWEN_GGUF = $${DREAMPRM_HOME:-$$HOME/.cache/dreamprm}/models/qwen2.5-coder-1.5b-instruct.Q4_K_M.gguf
 
 clean:

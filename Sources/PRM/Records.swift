@@ -201,3 +201,23 @@ public struct QuestionRecord: Equatable, Sendable {
         imagePath = try f.optionalImagePath("image_path")
     }
 }
+
+/// A model's answer with the reference and a correctness label: one case of the answer-agreement
+/// check (`dreamprm answers`), which asks whether extraction and the judge agree with the label.
+public struct LabelledAnswer: Equatable, Sendable {
+    public var id: String
+    public var reference: String
+    /// The model's text: a whole solution or just its answer.
+    public var response: String
+    public var label: Bool
+    /// The form the case tests (`latex`, `units`, `several`, `text`, `relations`); `other` if not given.
+    public var kind: String
+
+    public init(_ f: RecordFields) throws {
+        id = try f.identifier("id") ?? String(f.index)
+        reference = try f.nonEmptyString("reference")
+        response = try f.string("response")
+        label = try f.bool("label")
+        kind = try f.optionalString("kind") ?? "other"
+    }
+}
