@@ -61,6 +61,24 @@ public final class AdamW: Optimizer {
         }
     }
 
+    /// η_i (1 − β₁)/(1 − β₁ᵗ⁺¹) · d / (√(β₂ v / (1 − β₂ᵗ⁺¹)) + ε): the new gradient's share of
+    /// the first moment, over the second moment it will see, neglecting its own share (1 − β₂)
+    /// of that moment. A parameter that has not stepped yet has no statistics: η_i d (its first
+    /// step is η·sign(g), whose derivative is zero almost everywhere).
+    public func stepDirection(_ direction: [Tensor]) throws -> [Tensor] {
+        try Autograd.noGrad {
+            try direction.enumerated().map { i, d in
+                let rate = learningRate * learningRateScales[i]
+                guard steps[i] > 0, let secondMoment = expAvgSq[i] else { return try d * rate }
+                let t = Double(steps[i] + 1)
+                let first = (1 - beta1) / (1 - Foundation.pow(beta1, t))
+                let precision: DType = d.dtype == .float64 ? .float64 : .float32
+                let moment = try secondMoment.to(precision) * (beta2 / (1 - Foundation.pow(beta2, t)))
+                return try (d.to(precision) * (rate * first) / (moment.sqrt() + eps)).to(d.dtype)
+            }
+        }
+    }
+
     public func stateDict() throws -> [String: Tensor] {
         var state: [String: Tensor] = [:]
         for i in parameters.indices {

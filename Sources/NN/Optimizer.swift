@@ -10,6 +10,11 @@ public protocol Optimizer: AnyObject {
     /// Optimiser state (moments, steps, master weights) by name, for checkpoints.
     func stateDict() throws -> [String: Tensor]
     func load(stateDict: [String: Tensor]) throws
+    /// How the next step's update −Δθ answers a change of the gradients, to first order and
+    /// with the optimiser's statistics as they stand, applied to `direction` (one tensor per
+    /// parameter): the per-parameter step sizes a hypergradient through this optimiser weighs
+    /// the gradients with.
+    func stepDirection(_ direction: [Tensor]) throws -> [Tensor]
 }
 
 extension Optimizer {

@@ -42,6 +42,17 @@ public final class SGD: Optimizer {
         }
     }
 
+    /// η·d; with momentum, the new gradient enters the buffer times (1 − dampening) once there is
+    /// one, and Nesterov adds it again times the momentum.
+    public func stepDirection(_ direction: [Tensor]) throws -> [Tensor] {
+        try direction.enumerated().map { i, d in
+            var factor = learningRate
+            if momentum != 0, buffers[i] != nil { factor *= 1 - dampening }
+            if nesterov { factor *= 1 + momentum }
+            return try d * factor
+        }
+    }
+
     public func stateDict() throws -> [String: Tensor] {
         var state: [String: Tensor] = [:]
         for (i, b) in buffers.enumerated() { if let b { state["\(i).momentum_buffer"] = b } }

@@ -15,6 +15,10 @@ public struct EngineConfiguration: Codable, Equatable, Sendable {
     public var gradientAccumulation = 1
     public var lowerClipNorm: Double?
     public var upperClipNorm: Double?
+    /// Every this many upper steps, measure how each key's (domain's) lower gradient on the
+    /// hypergradient batch lines up with the meta gradient, by parameter group; 0: never. It
+    /// costs a forward with a graph and one backward per key.
+    public var alignmentEvery = 0
 
     public init(unrollSteps: Int = 1, hypergradient: HypergradientMethod = .default, rollback: Bool = false, baseline: Bool = false,
                 gradientAccumulation: Int = 1, lowerClipNorm: Double? = nil, upperClipNorm: Double? = nil) {
@@ -39,6 +43,19 @@ public struct IterationReport: Sendable {
     public var lowerLearningRate: Double
     /// Seconds spent in the upper step's phases: meta loss and v = ∇θ L_meta, hypergradient, update.
     public var upperPhaseSeconds: [String: Double] = [:]
+    /// The hypergradient itself, flattened, when the weights have at most 64 parameters (a domain table).
+    public var hypergradient: [Double]?
+    /// On upper steps that measured it: for each key of the hypergradient batch, the alignment
+    /// of its mean lower loss's gradient with the meta gradient v, by parameter group.
+    public var alignment: [Int: [String: GradientAlignment]]?
+}
+
+/// ⟨v, ∇θ ℓ_key⟩ over one parameter group, and its cosine. Darts' hypergradient of a domain is
+/// minus this inner product (over all of θ, times the key's weight derivative): a domain whose
+/// gradient points along the meta gradient's descent is pushed up.
+public struct GradientAlignment: Equatable, Sendable {
+    public var dot: Double
+    public var cosine: Double
 }
 
 /// Runs the bi-level loop: lower steps on weighted training data, and every `unrollSteps`
@@ -101,7 +118,9 @@ public final class BilevelEngine<Lower: LowerProblem, Upper: UpperProblem> {
         let rate = lowerOptimizer.learningRate
         var report = IterationReport(iteration: iteration, lowerLoss: try lowerStep(), lowerLearningRate: rate)
         if !configuration.baseline && iteration % configuration.unrollSteps == 0 {
-            (report.metaLoss, report.hypergradientNorm, report.upperPhaseSeconds) = try upperStep()
+            let upper = try upperStep()
+            (report.metaLoss, report.hypergradientNorm, report.upperPhaseSeconds) = (upper.metaLoss, upper.norm, upper.phases)
+            (report.hypergradient, report.alignment) = (upper.hypergradient, upper.alignment)
             if configuration.rollback, let start = windowStart, let batch = lastBatch {
                 try ParameterVector.copy(start.theta, into: lower.parameters)
                 try lowerOptimizer.load(stateDict: start.optimizer)
@@ -139,7 +158,8 @@ public final class BilevelEngine<Lower: LowerProblem, Upper: UpperProblem> {
         return total / Double(batches.count)
     }
 
-    private func upperStep() throws -> (Double, Double, [String: Double]) {
+    private func upperStep() throws -> (metaLoss: Double, norm: Double, phases: [String: Double], hypergradient: [Double]?,
+                                        alignment: [Int: [String: GradientAlignment]]?) {
         guard let lastBatch else { throw EngineError("upper step before any lower step") }
         // Reverse mode differentiates the window's own batches.
         let batch = configuration.hypergradient == .reverse ? lastBatch : try lower.hypergradientBatch() ?? lastBatch
@@ -155,6 +175,12 @@ public final class BilevelEngine<Lower: LowerProblem, Upper: UpperProblem> {
         guard metaValue.isFinite else { throw EngineError("meta loss is \(metaValue) at iteration \(iteration)") }
         let v = try ParameterVector.gradients(metaLoss, lower.parameters)
         lap("meta_loss_and_v")
+        let upperSteps = iteration / configuration.unrollSteps
+        var alignment: [Int: [String: GradientAlignment]]?
+        if configuration.alignmentEvery > 0, (upperSteps - 1) % configuration.alignmentEvery == 0 {
+            alignment = try self.alignment(of: try lower.losses(try lower.alignmentBatch(upperStep: upperSteps) ?? batch), with: v)
+            lap("alignment")
+        }
         let lambda = weights.trainableParameters()
         let g: [Tensor]
         // Methods through second derivatives of the PRM need attention they can differentiate twice.
@@ -165,22 +191,45 @@ public final class BilevelEngine<Lower: LowerProblem, Upper: UpperProblem> {
             let context = HypergradientContext(theta: lower.parameters, frozen: lower.frozenParameters, lambda: lambda,
                                                lowerLosses: { try self.lower.losses(batch) },
                                                weightedLoss: { try self.weightedLoss($0, detachWeights: false) },
-                                               weightsFollowModel: weights.gradientReachesModel)
-            if case .darts = configuration.hypergradient {
+                                               weightsFollowModel: weights.gradientReachesModel,
+                                               stepDirection: { try self.lowerOptimizer.stepDirection($0) })
+            switch configuration.hypergradient {
+            case .darts, .dartsStep:
                 g = try configuration.hypergradient.compute(v: v, context)
-            } else {
+            default:
                 g = try secondOrder { try configuration.hypergradient.compute(v: v, context) }
             }
         }
         lap("hypergradient")
         for (p, grad) in zip(lambda, g) { try p.setGrad(grad.to(p.dtype)) }
         let norm = try ParameterVector.norm(g)
+        let flat = g.reduce(0) { $0 + $1.shape.reduce(1, *) } <= 64 ? try g.flatMap { try $0.doubles() } : nil
         if let clip = configuration.upperClipNorm { try GradientClipping.clipGradNorm(lambda, maxNorm: clip) }
         try upperOptimizer.step()
         try upperOptimizer.zeroGrad()
         upperScheduler.step()
         lap("update")
-        return (metaValue, norm, phases)
+        return (metaValue, norm, phases, flat, alignment)
+    }
+
+    /// For each key in `losses`, the gradient of its samples' mean loss against v, by group.
+    private func alignment(of losses: LowerLosses, with v: [Tensor]) throws -> [Int: [String: GradientAlignment]] {
+        let keys = try losses.keys.doubles().map { Int($0) }
+        let members = Dictionary(grouping: keys.indices) { keys[$0] }
+        let groups = lower.parameterGroups
+        var out: [Int: [String: GradientAlignment]] = [:]
+        for (n, key) in members.keys.sorted().enumerated() {
+            let index = try Tensor(members[key]!.map(Int64.init)).to(losses.perSample.device)
+            let loss = try losses.perSample.indexSelect(dim: 0, index: index).mean()
+            let grads = try ParameterVector.gradients(loss, lower.parameters, retain: n < members.count - 1)
+            out[key] = try groups.mapValues { indices in
+                let a = indices.map { v[$0] }, b = indices.map { grads[$0] }
+                let dot = try ParameterVector.dot(a, b)
+                let norms = try ParameterVector.norm(a) * ParameterVector.norm(b)
+                return GradientAlignment(dot: dot, cosine: norms > 0 ? dot / norms : 0)
+            }
+        }
+        return out
     }
 
     /// Exact hypergradient through the window's SGD steps θ_{t+1} = θ_t − η_t ∇θ L_tr(θ_t, λ):

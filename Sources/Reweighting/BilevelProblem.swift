@@ -14,11 +14,18 @@ public protocol LowerProblem: AnyObject {
     /// The batch whose losses the upper step differentiates with respect to the weights; nil
     /// means the last lower batch (Betty's choice).
     func hypergradientBatch() throws -> Batch?
+    /// θ's indices by group name ("head", "layers"), for the gradient-alignment diagnostics.
+    var parameterGroups: [String: [Int]] { get }
+    /// The batch the alignment diagnostics of upper step `upperStep` read (every key in it);
+    /// nil: the hypergradient batch. A function of the step alone, so a resumed run draws the same.
+    func alignmentBatch(upperStep: Int) throws -> Batch?
 }
 
 extension LowerProblem {
     public var frozenParameters: [Tensor] { [] }
     public func hypergradientBatch() throws -> Batch? { nil }
+    public var parameterGroups: [String: [Int]] { ["all": Array(parameters.indices)] }
+    public func alignmentBatch(upperStep: Int) throws -> Batch? { nil }
 }
 
 /// The upper level: a loss on clean meta data that depends on θ only.

@@ -9,6 +9,12 @@ public enum HypergradientMethod: Equatable, Codable, Sendable {
     /// enters only through the weights, this needs two forwards of the PRM without a graph
     /// and a backward through the weights alone.
     case darts(radius: Double)
+    /// darts along the lower optimiser's step instead of v: u = P v, P the optimiser's
+    /// per-parameter step sizes (`Optimizer.stepDirection`: the learning rate of each parameter
+    /// group, AdamW's 1/(√v̂ + ε)), rescaled to ‖v‖. Plain darts is the hypergradient of one SGD
+    /// step with one rate for every parameter; this is the one-step hypergradient of the step the
+    /// optimiser takes, so a head at rate 0.05 and a trunk at 1e-5 count as they move.
+    case dartsStep(radius: Double)
     /// Implicit function theorem, H⁻¹v by a Neumann series of `iterations` terms with step α.
     case neumann(iterations: Int, alpha: Double)
     /// Implicit function theorem, H⁻¹v by `iterations` steps of conjugate gradient.
@@ -18,15 +24,16 @@ public enum HypergradientMethod: Equatable, Codable, Sendable {
 
     public static let `default` = HypergradientMethod.darts(radius: 0.01)
 
-    /// Parses `darts`, `neumann`, `cg`, `reverse`; the settings default to Betty's
+    /// Parses `darts`, `darts-step`, `neumann`, `cg`, `reverse`; the settings default to Betty's
     /// (`darts_alpha` 0.01, `neumann_iterations`/`cg_iterations` 1, `neumann_alpha` 1).
     public init(name: String, radius: Double = 0.01, iterations: Int = 1, alpha: Double = 1) throws {
         switch name {
         case "darts": self = .darts(radius: radius)
+        case "darts-step": self = .dartsStep(radius: radius)
         case "neumann": self = .neumann(iterations: iterations, alpha: alpha)
         case "cg": self = .conjugateGradient(iterations: iterations)
         case "reverse": self = .reverse
-        default: throw EngineError("unknown hypergradient method '\(name)' (darts, neumann, cg, reverse)")
+        default: throw EngineError("unknown hypergradient method '\(name)' (darts, darts-step, neumann, cg, reverse)")
         }
     }
 }
@@ -50,6 +57,8 @@ struct HypergradientContext {
     /// Whether the lower gradient passes through the weights' inputs (an undetached instance
     /// net): then L_tr's dependence on θ includes its weights'.
     var weightsFollowModel = false
+    /// The lower optimiser's step sizes applied to a direction (`Optimizer.stepDirection`), for darts-step.
+    var stepDirection: (([Tensor]) throws -> [Tensor])?
 
     func trainingLoss() throws -> Tensor { try weightedLoss(try lowerLosses()) }
 
@@ -62,6 +71,11 @@ struct HypergradientContext {
 extension HypergradientMethod {
     func compute(v: [Tensor], _ c: HypergradientContext) throws -> [Tensor] {
         switch self {
+        case .dartsStep(let radius):
+            guard let stepDirection = c.stepDirection else { throw EngineError("darts-step needs the lower optimiser's step sizes") }
+            let u = try stepDirection(v)
+            let scale = try ParameterVector.norm(v) / (try ParameterVector.norm(u) + 1e-30)
+            return try HypergradientMethod.darts(radius: radius).compute(v: try u.map { try $0 * scale }, c)
         case .darts(let radius):
             let eps = radius / (try ParameterVector.norm(v) + 1e-12)
             // θ ± εv are fresh tensors swapped in with setData, so θ's own storage is never

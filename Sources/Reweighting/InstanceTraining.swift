@@ -170,7 +170,7 @@ struct InstanceMethod: TrainingMethod {
 
     func takeStatistics() -> (logits: LogitStatistics, tokens: Int) { lower.takeStatistics() }
 
-    func describeUpperStep(_ line: inout MetricsLine) throws {
+    func describeUpperStep(_ line: inout MetricsLine, _ report: IterationReport) throws {
         line.metaAccuracy = upper.lastAccuracy
         line.metaTokens = upper.lastTokens
         line.weightQuantiles = try weightSummary()

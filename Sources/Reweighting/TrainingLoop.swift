@@ -18,8 +18,8 @@ protocol TrainingMethod {
     func restore(dataPositions: [String: [Int]]) throws
     /// Step-score statistics and tokens of the lower forwards since the last call.
     func takeStatistics() -> (logits: LogitStatistics, tokens: Int)
-    /// Meta accuracy, meta tokens and the weights after an upper step.
-    func describeUpperStep(_ line: inout MetricsLine) throws
+    /// Meta accuracy, meta tokens, the weights and the diagnostics of an upper step.
+    func describeUpperStep(_ line: inout MetricsLine, _ report: IterationReport) throws
     /// Named weights for the progress line (domain weights, or instance weight quantiles).
     func weightSummary() throws -> [String: Double]
     /// The learned weights (`domain_weights.json` or `instance_weights.json`) into `directory`.
@@ -113,7 +113,7 @@ struct TrainingLoop {
                 line.metaLoss = m
                 line.hypergradientNorm = r.hypergradientNorm ?? 0
                 line.upperPhaseSeconds = r.upperPhaseSeconds
-                try method.describeUpperStep(&line)
+                try method.describeUpperStep(&line, r)
             }
             line.tokensPerSecond = Double(lowerTokens + (line.metaTokens ?? 0)) / max(seconds, 1e-9)
             try metrics.append(line)

@@ -22,6 +22,14 @@ public struct MetricsLine: Codable, Equatable {
     public var metaTokens: Int?
     public var metaTokensPerPrefix: Int?
     public var upperPhaseSeconds: [String: Double]?
+    /// The meta loss of the same batch with every step score pulled halfway to 0.5: when it is
+    /// below `metaLoss`, hedging alone would lower the meta loss.
+    public var metaLossHedged: Double?
+    /// Domain weights: the hypergradient's entry of each domain's raw weight.
+    public var hypergradientByDomain: [String: Double]?
+    /// Domain weights, every `--alignment_every` upper steps: "<domain>/<group>/dot" (⟨v, ∇ℓ_d⟩
+    /// over that parameter group) and "<domain>/<group>/cosine".
+    public var alignment: [String: Double]?
 
     enum CodingKeys: String, CodingKey {
         case iteration, lr, time
@@ -30,6 +38,7 @@ public struct MetricsLine: Codable, Equatable {
         case metaSaturatedFraction = "meta_saturated_fraction", hypergradientNorm = "hypergradient_norm"
         case domainWeights = "domain_weights", weightQuantiles = "weight_quantiles", metaTokens = "meta_tokens"
         case metaTokensPerPrefix = "meta_tokens_per_prefix", upperPhaseSeconds = "upper_phase_seconds"
+        case metaLossHedged = "meta_loss_hedged", hypergradientByDomain = "hypergradient_by_domain", alignment
     }
 
     /// The line's numbers as TensorBoard scalars (`weight/<name>`, `weight_quantile/<q>`).
@@ -37,11 +46,14 @@ public struct MetricsLine: Codable, Equatable {
         var s: [String: Double] = ["lower_loss": lowerLoss, "lr": lr, "saturated_fraction": saturatedFraction,
                                    "mean_abs_logit": meanAbsLogit, "tokens_per_second": tokensPerSecond]
         let optional: [String: Double?] = ["meta_loss": metaLoss, "meta_accuracy": metaAccuracy, "meta_saturated_fraction": metaSaturatedFraction,
-                                           "hypergradient_norm": hypergradientNorm, "meta_tokens": metaTokens.map(Double.init),
+                                           "hypergradient_norm": hypergradientNorm, "meta_loss_hedged": metaLossHedged,
+                                           "meta_tokens": metaTokens.map(Double.init),
                                            "meta_tokens_per_prefix": metaTokensPerPrefix.map(Double.init)]
         for (k, v) in optional { if let v { s[k] = v } }
         for (name, w) in domainWeights ?? [:] { s["weight/\(name)"] = w }
         for (q, w) in weightQuantiles ?? [:] { s["weight_quantile/\(q)"] = w }
+        for (name, g) in hypergradientByDomain ?? [:] { s["hypergradient/\(name)"] = g }
+        for (key, a) in alignment ?? [:] { s["alignment/\(key)"] = a }
         return s
     }
 }

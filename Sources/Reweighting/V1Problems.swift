@@ -68,6 +68,8 @@ public final class V1TrainingProblem: LowerProblem {
     private var balancedBatch: [Int]?
     /// θ, collected once: the engine asks for it several times per iteration.
     public let parameters: [Tensor]
+    /// The head's parameters and the backbone's trained ones, for the alignment diagnostics.
+    public let parameterGroups: [String: [Int]]
     public var frozenParameters: [Tensor] { prm.parameters().filter { !$0.requiresGrad } }
     /// Step logits of the forwards with a graph since the last `takeStatistics()`: the lower
     /// step's (and neumann/cg's pass over the same batch); darts' forwards at θ ± εv run
@@ -87,6 +89,10 @@ public final class V1TrainingProblem: LowerProblem {
         precondition(sequences.count == records.count, "one token sequence per record")
         self.prm = prm
         parameters = prm.trainableParameters()
+        let head = prm.head.parameters()
+        let isHead = parameters.map { p in head.contains { $0 === p } }
+        parameterGroups = ["head": parameters.indices.filter { isHead[$0] }, "layers": parameters.indices.filter { !isHead[$0] }]
+            .filter { !$0.value.isEmpty }
         domains = Array(Set(records.map(\.dataset))).sorted()
         let index = Dictionary(uniqueKeysWithValues: domains.enumerated().map { ($1, Int64($0)) })
         self.sequences = sequences
@@ -106,6 +112,14 @@ public final class V1TrainingProblem: LowerProblem {
         let batch = domains.indices.flatMap { d in domainOrders[d].take(hypergradientPerDomain).map { recordsOfDomain[d][$0] } }
         balancedBatch = batch
         return batch
+    }
+
+    /// Up to 4 records of every domain, so each upper step that measures alignment sees every
+    /// domain (the default lower batch of 1 holds one).
+    public func alignmentBatch(upperStep: Int) throws -> [Int]? {
+        recordsOfDomain.enumerated().flatMap { d, members in
+            ShuffledOrder.permutation(members.count, seed: order.seed &+ 0xA1 &+ UInt64(d), epoch: upperStep).prefix(4).map { members[$0] }
+        }
     }
 
     /// K·n_d/N for each record of `batch` (see `hypergradientPerDomain`).
@@ -168,6 +182,8 @@ public final class V1MetaProblem: UpperProblem {
     /// Of the last meta batch: the fraction of chains whose aggregate is on the label's side of
     /// 0.5, and the statistics of their step logits.
     public private(set) var lastAccuracy = 0.0
+    /// The last meta batch's loss with every step probability p replaced by (p + 0.5)/2.
+    public private(set) var lastHedgedLoss = 0.0
     public private(set) var lastStatistics = LogitStatistics()
 
     public init(prm: ScalarHeadPRM, chains: [(prefixes: [[Int]], label: Bool)], batchSize: Int, seed: UInt64,
@@ -185,7 +201,7 @@ public final class V1MetaProblem: UpperProblem {
     public func loss(_ batch: [Int]) throws -> Tensor {
         var total: Tensor?
         var tokens = (processed: 0, perPrefix: 0)
-        var right = 0, statistics = LogitStatistics()
+        var right = 0, statistics = LogitStatistics(), hedged = 0.0
         for i in batch {
             let scores = try prm.chainLogits(chains[i].prefixes, mode: mode)
             tokens.processed += scores.tokensProcessed
@@ -194,12 +210,18 @@ public final class V1MetaProblem: UpperProblem {
             let values = try z.detach().doubles()
             statistics = statistics + LogitStatistics(values)
             if (aggregation.score(logits: values) > 0.5) == (chains[i].label > 0.5) { right += 1 }
+            let halfway = values.map { z -> Double in
+                let p = (1 / (1 + exp(-z)) + 0.5) / 2
+                return log(p / (1 - p))
+            }
+            hedged += pow(aggregation.score(logits: halfway) - Double(chains[i].label), 2)
             let mask = try Tensor.ones(z.shape, dtype: .bool, device: z.device)
             let l = try PRMLoss.v1Meta(stepLogits: z, mask: mask, label: Tensor([chains[i].label]).to(z.device), aggregation: aggregation)
             total = try total.map { try $0 + l } ?? l
         }
         lastTokens = tokens
         lastAccuracy = Double(right) / Double(batch.count)
+        lastHedgedLoss = hedged / Double(batch.count)
         lastStatistics = statistics
         return try total!.sum() / Double(batch.count)
     }

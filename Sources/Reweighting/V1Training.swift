@@ -76,6 +76,9 @@ public struct V1TrainingConfiguration: Codable, Equatable {
     /// batch, as Betty). A balanced batch gives every domain a hypergradient at every upper
     /// step, where a small lower batch leaves most domains out.
     public var hypergradientPerDomain = 0
+    /// Domain weights: every this many upper steps, each domain's gradient alignment with the
+    /// meta gradient by parameter group goes to metrics.jsonl (0: never).
+    public var alignmentEvery = 5
     /// darts' radius r (ε = r/‖v‖), Neumann or CG terms, and the Neumann step, under Betty's names.
     public var dartsAlpha = 0.01
     public var hypergradientIterations = 1
@@ -184,6 +187,7 @@ extension V1TrainingConfiguration {
         baseline = try c.decodeIfPresent(Bool.self, forKey: .baseline) ?? baseline
         hypergradient = try c.decodeIfPresent(String.self, forKey: .hypergradient) ?? hypergradient
         hypergradientPerDomain = try c.decodeIfPresent(Int.self, forKey: .hypergradientPerDomain) ?? hypergradientPerDomain
+        alignmentEvery = try c.decodeIfPresent(Int.self, forKey: .alignmentEvery) ?? alignmentEvery
         dartsAlpha = try c.decodeIfPresent(Double.self, forKey: .dartsAlpha) ?? dartsAlpha
         hypergradientIterations = try c.decodeIfPresent(Int.self, forKey: .hypergradientIterations) ?? hypergradientIterations
         neumannAlpha = try c.decodeIfPresent(Double.self, forKey: .neumannAlpha) ?? neumannAlpha
@@ -332,8 +336,17 @@ public final class V1Training {
         let seconds = try loop.run(method, resume: resume)
         var finalReport = report
         finalReport.domains = lower.domains
-        try JSONFile.write(RunReport(data: finalReport, iterations: engine.iteration, domainWeights: try weights.snapshot(),
-                                     trainTokens: lower.tokenCount, seconds: seconds), to: directory.url.appendingPathComponent("run_report.json"))
+        var runReport = RunReport(data: finalReport, iterations: engine.iteration, domainWeights: try weights.snapshot(),
+                                  trainTokens: lower.tokenCount, seconds: seconds)
+        runReport.hypergradient = c.hypergradient
+        if !c.baseline {
+            // From metrics.jsonl, so a resumed run judges its whole history.
+            let verdict = WeightVerdict(metrics: try MetricsLog.read(directory.url.appendingPathComponent("metrics.jsonl")),
+                                        finalWeights: runReport.domainWeights)
+            log(verdict.summary)
+            runReport.weightsVerdict = verdict
+        }
+        try JSONFile.write(runReport, to: directory.url.appendingPathComponent("run_report.json"))
         return finalReport
     }
 }
@@ -367,8 +380,22 @@ struct V1Method: TrainingMethod {
 
     func takeStatistics() -> (logits: LogitStatistics, tokens: Int) { lower.takeStatistics() }
 
-    func describeUpperStep(_ line: inout MetricsLine) throws {
+    func describeUpperStep(_ line: inout MetricsLine, _ report: IterationReport) throws {
         line.metaAccuracy = upper.lastAccuracy
+        line.metaLossHedged = upper.lastHedgedLoss
+        if let g = report.hypergradient, g.count == lower.domains.count {
+            line.hypergradientByDomain = Dictionary(uniqueKeysWithValues: zip(lower.domains, g))
+        }
+        if let alignment = report.alignment {
+            var flat: [String: Double] = [:]
+            for (key, groups) in alignment where key < lower.domains.count {
+                for (group, a) in groups {
+                    flat["\(lower.domains[key])/\(group)/dot"] = a.dot
+                    flat["\(lower.domains[key])/\(group)/cosine"] = a.cosine
+                }
+            }
+            line.alignment = flat
+        }
         line.metaSaturatedFraction = upper.lastStatistics.saturatedFraction
         line.domainWeights = try weights.snapshot()
         line.metaTokens = upper.lastTokens.processed
@@ -400,4 +427,6 @@ struct RunReport: Codable {
     var domainWeights: [String: Double]
     var trainTokens: Int
     var seconds: Double
+    var hypergradient: String?
+    var weightsVerdict: WeightVerdict?
 }

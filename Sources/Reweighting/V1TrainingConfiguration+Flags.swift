@@ -11,7 +11,7 @@ extension V1TrainingConfiguration {
             "eps": epsilon, "meta_eps": metaEpsilon, "scheduler_step_size": schedulerStepSize, "scheduler_gamma": schedulerGamma,
             "unroll_steps": unrollSteps, "gradient_accumulation": gradientAccumulation, "save_every_iterations": saveEveryIterations,
             "precision": precision, "device": device, "seed": seed, "hypergradient": hypergradient,
-            "hypergradient_batch_per_domain": hypergradientPerDomain, "darts_alpha": dartsAlpha,
+            "hypergradient_batch_per_domain": hypergradientPerDomain, "alignment_every": alignmentEvery, "darts_alpha": dartsAlpha,
             "neumann_iterations": hypergradientIterations, "neumann_alpha": neumannAlpha, "scoring": scoring.rawValue,
             "aggregation": aggregation.rawValue, "head_input": headInput.rawValue, "head_init": headInit.rawValue, "head_lr": headLearningRate,
             "rollback": rollback, "baseline": baseline, "soft_labels": softLabels, "strict": strict,

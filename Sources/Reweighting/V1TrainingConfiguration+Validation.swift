@@ -35,7 +35,7 @@ extension V1TrainingConfiguration {
         if let upperClipNorm { try Check.positive(upperClipNorm, "meta_gradient_clipping") }
         guard ["fp32", "float32", "bf16", "bfloat16"].contains(precision) else { throw SettingError("precision", "fp32 or bf16, not '\(precision)'") }
         guard (try? hypergradientMethod()) != nil else {
-            throw SettingError("hypergradient", "darts, neumann, cg or reverse, not '\(hypergradient)'")
+            throw SettingError("hypergradient", "darts, darts-step, neumann, cg or reverse, not '\(hypergradient)'")
         }
         // Reverse mode differentiates plain SGD steps; training's lower optimiser is AdamW (both
         // papers'), so it is refused here, before anything is written. The engine offers it with SGD.
@@ -47,6 +47,7 @@ extension V1TrainingConfiguration {
         try Check.atLeast(hypergradientIterations, 1, hypergradient == "cg" ? "cg_iterations" : "neumann_iterations")
         try Check.positive(neumannAlpha, "neumann_alpha")
         try Check.atLeast(hypergradientPerDomain, 0, "hypergradient_batch_per_domain")
+        try Check.atLeast(alignmentEvery, 0, "alignment_every")
         try Check.atLeast(instanceNetHidden, 1, "instance_net_hidden")
         try Check.atLeast(instanceNetLayers, 1, "instance_net_layers")
         try Check.nonNegative(warmupRatio, "warmup_ratio")
@@ -73,7 +74,8 @@ extension V1TrainingConfiguration {
 
 extension V1TrainingConfiguration {
     /// Settings of domain weights' scalar PRM only, and of instance weights only.
-    static let domainOnlySettings = ["soft_labels", "head_input", "head_init", "head_lr", "scoring", "strict", "hypergradient_batch_per_domain"]
+    static let domainOnlySettings = ["soft_labels", "head_input", "head_init", "head_lr", "scoring", "strict", "hypergradient_batch_per_domain",
+                                     "alignment_every"]
     static let instanceOnlySettings = ["activation_function", "initialization", "loss_target", "init_from", "max_patch_num",
                                        "instance_net_hidden", "instance_net_layers", "instance_net_input"]
 

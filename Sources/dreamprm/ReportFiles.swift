@@ -36,8 +36,8 @@ enum ReportFiles {
 
 /// Plots of a training run from its metrics.jsonl and domain_weights.json.
 enum TrainingPlots {
-    /// Writes domain_weights.png (when weights were learned), training_losses.png and
-    /// weight_trajectories.png into the run directory; returns their paths.
+    /// Writes domain_weights.png (when weights were learned), training_losses.png,
+    /// weight_trajectories.png and gradient_alignment.png into the run directory; returns their paths.
     @discardableResult
     static func write(run dir: URL, highlight: Set<String> = []) throws -> [String] {
         let metricsURL = dir.appendingPathComponent("metrics.jsonl")
@@ -53,6 +53,11 @@ enum TrainingPlots {
         let meta = lines.compactMap { l in l.metaLoss.map { (x: Double(l.iteration), y: $0) } }
         var series = [LineChart.Series(name: "lower loss (moving mean of 25)", points: movingMean(lower, window: 25))]
         if !meta.isEmpty { series.append(LineChart.Series(name: "meta loss (moving mean of 10)", points: movingMean(meta, window: 10))) }
+        let hedged = lines.compactMap { l in l.metaLossHedged.map { (x: Double(l.iteration), y: $0) } }
+        if !hedged.isEmpty {
+            series.append(LineChart.Series(name: "meta loss, scores pulled halfway to 0.5 (moving mean of 10)",
+                                           points: movingMean(hedged, window: 10), dashed: true))
+        }
         try save(LineChart(title: "Training losses", xLabel: "iteration", yLabel: "loss", series: series).render(), "training_losses.png")
 
         written += try instancePlots(run: dir, lines: lines)
@@ -64,6 +69,16 @@ enum TrainingPlots {
         }
         try save(LineChart(title: "Domain weights during training", xLabel: "iteration", yLabel: "weight", series: weightSeries).render(),
                  "weight_trajectories.png")
+        let alignment = lines.compactMap { l in l.alignment.map { (Double(l.iteration), $0) } }
+        if !alignment.isEmpty {
+            let keys = Set(alignment.flatMap { $0.1.keys.filter { $0.hasSuffix("/cosine") } }).sorted()
+            let series = keys.map { key in
+                LineChart.Series(name: String(key.dropLast("/cosine".count)), points: alignment.compactMap { i, a in a[key].map { (x: i, y: $0) } },
+                                 markers: true, dashed: key.contains("/head/"))
+            }
+            try save(LineChart(title: "Cosine of each domain's lower gradient with the meta gradient (head dashed)", xLabel: "iteration",
+                               yLabel: "cosine", series: series).render(), "gradient_alignment.png")
+        }
         let bars = domains.map { (label: $0, value: final[$0]!) }
         try save(BarChart(title: "Learned domain weights (1 = unweighted)", xLabel: "domain", yLabel: "weight", bars: bars, reference: 1,
                           highlight: highlight).render(), "domain_weights.png")

@@ -277,3 +277,141 @@ final class TinyMLPProblem: LowerProblem, UpperProblem {
     func losses(_ batch: Int) throws -> LowerLosses { LowerLosses(try (forward(x) - y).square(), keys: keys) }
     func loss(_ batch: Int) throws -> Tensor { try (forward(mx) - my).square().mean() }
 }
+
+/// darts-step against the derivative of what AdamW actually does: λ ↦ L_meta(θ after one real
+/// AdamW step), by central differences, with the optimiser's statistics built by earlier steps
+/// and two parameter groups at rates 100 apart (a head and a trunk).
+final class OptimizerStepHypergradientTests: XCTestCase {
+    override func setUp() { Runtime.threadCount = 1 }
+
+    private let lambda0 = [0.7, 1.2, 1.0]
+
+    private func table(_ values: [Double]) throws -> InstanceTable {
+        let t = try InstanceTable(count: 3, dtype: .float64)
+        try Autograd.noGrad { try t.raw.copy_(Tensor(values)) }
+        return t
+    }
+
+    /// A TinyMLP and an AdamW that has taken 200 unweighted steps (fc1 at 1e-4, fc2 at 1e-2): the
+    /// second moment then holds many gradients, as in a run, and the new one moves it little.
+    private func warmedUp() throws -> (TinyMLPProblem, AdamW) {
+        let problem = try TinyMLPProblem(seed: 5)
+        let optimizer = try AdamW(problem.parameters, learningRate: 1e-2, eps: 1e-8, weightDecay: 0)
+        optimizer.learningRateScales = [1e-2, 1e-2, 1, 1]
+        for _ in 0..<200 {
+            try optimizer.zeroGrad()
+            try problem.losses(0).perSample.mean().backward()
+            try optimizer.step()
+        }
+        return (problem, optimizer)
+    }
+
+    private func cosine(_ a: [Double], _ b: [Double]) -> Double {
+        let dot = zip(a, b).reduce(0) { $0 + $1.0 * $1.1 }
+        return dot / (sqrt(a.reduce(0) { $0 + $1 * $1 }) * sqrt(b.reduce(0) { $0 + $1 * $1 }))
+    }
+
+    func testDartsStepFollowsTheDerivativeOfARealAdamWStep() throws {
+        let (problem, optimizer) = try warmedUp()
+        let theta0 = try ParameterVector.clone(problem.parameters), state0 = try optimizer.stateDict().mapValues { try $0.clone() }
+        func metaLossAfterOneStep(_ w: [Double]) throws -> Double {
+            try ParameterVector.copy(theta0, into: problem.parameters)
+            try optimizer.load(stateDict: state0.mapValues { try $0.clone() })
+            let t = try table(w)
+            try optimizer.zeroGrad()
+            let l = try problem.losses(0)
+            try ((t.weights(for: l.keys).detach() * l.perSample).sum() / Double(l.perSample.size(0))).backward()
+            try optimizer.step()
+            return try Autograd.noGrad { try problem.loss(0).item() }
+        }
+        let h = 1e-5
+        let exact = try lambda0.indices.map { k -> Double in
+            var plus = lambda0, minus = lambda0
+            plus[k] += h
+            minus[k] -= h
+            return (try metaLossAfterOneStep(plus) - metaLossAfterOneStep(minus)) / (2 * h)
+        }
+        // Both darts forms at θ₀ with v = ∇L_meta(θ₀), the optimiser back at its warmed-up state.
+        try ParameterVector.copy(theta0, into: problem.parameters)
+        try optimizer.load(stateDict: state0)
+        let v = try ParameterVector.gradients(problem.loss(0), problem.parameters)
+        let t = try table(lambda0)
+        func context() -> HypergradientContext {
+            HypergradientContext(theta: problem.parameters, lambda: [t.raw], lowerLosses: { try problem.losses(0) },
+                                 weightedLoss: { l in try (t.weights(for: l.keys) * l.perSample).sum() / Double(l.perSample.size(0)) },
+                                 stepDirection: { try optimizer.stepDirection($0) })
+        }
+        let step = try HypergradientMethod.dartsStep(radius: 1e-4).compute(v: v, context())[0].doubles()
+        let plain = try HypergradientMethod.darts(radius: 1e-4).compute(v: v, context())[0].doubles()
+        // The exact derivative of a step is negative where raising a weight lowers the meta loss;
+        // darts' sign convention is the same (the upper optimiser descends it).
+        XCTAssertGreaterThan(cosine(step, exact), 0.999, "darts-step \(step) vs exact \(exact)")
+        XCTAssertEqual(step.map { $0 > 0 }, exact.map { $0 > 0 })
+        XCTAssertLessThan(cosine(plain, exact), 0.99, "plain darts \(plain) weighs the slow group as the fast one")
+    }
+
+    /// SGD's step sizes are its rate: darts-step is plain darts rescaled (same direction).
+    func testWithSGDDartsStepIsDarts() throws {
+        let problem = try TinyMLPProblem(seed: 3)
+        let optimizer = try SGD(problem.parameters, learningRate: 0.1)
+        let v = try ParameterVector.gradients(problem.loss(0), problem.parameters)
+        let t = try table(lambda0)
+        let c = HypergradientContext(theta: problem.parameters, lambda: [t.raw], lowerLosses: { try problem.losses(0) },
+                                     weightedLoss: { l in try (t.weights(for: l.keys) * l.perSample).sum() / Double(l.perSample.size(0)) },
+                                     stepDirection: { try optimizer.stepDirection($0) })
+        let step = try HypergradientMethod.dartsStep(radius: 1e-3).compute(v: v, c)[0].doubles()
+        let plain = try HypergradientMethod.darts(radius: 1e-3).compute(v: v, c)[0].doubles()
+        assertClose(step, plain, rtol: 1e-6, atol: 1e-12, "darts-step with SGD")
+    }
+}
+
+/// The engine's alignment diagnostics against closed forms on the ridge problem.
+final class AlignmentDiagnosticsTests: XCTestCase {
+    override func setUp() { Runtime.threadCount = 1 }
+
+    func testAlignmentIsEachDomainsMeanLossGradientAgainstTheMetaGradient() throws {
+        let p = try RidgeProblem(seed: 11)
+        let table = try InstanceTable(count: 4, dtype: .float64)
+        try Autograd.noGrad { try table.raw.copy_(Tensor([1.0, 1, 1, 1])) }
+        var configuration = EngineConfiguration(unrollSteps: 1)
+        configuration.alignmentEvery = 1
+        let engine = try BilevelEngine(lower: p, upper: p, weights: table, lowerOptimizer: SGD([p.theta], learningRate: 0.01),
+                                       upperOptimizer: SGD([table.raw], learningRate: 0.1), configuration: configuration)
+        let report = try engine.step()
+        let t = try p.theta.doubles()  // the upper step moves λ only: θ is where the alignment was measured
+        let v = p.metaGradient(t)
+        for k in 0..<4 {
+            let members = p.x.indices.filter { p.domain[$0] == k }
+            var g = [Double](repeating: 0, count: t.count)
+            for i in members { for j in t.indices { g[j] += (2 * (p.dot(p.x[i], t) - p.y[i]) * p.x[i][j] + 2 * p.rho * t[j]) / Double(members.count) } }
+            let dot = p.dot(v, g), cosine = dot / (sqrt(p.dot(v, v)) * sqrt(p.dot(g, g)))
+            let measured = try XCTUnwrap(report.alignment?[k]?["all"])
+            assertClose([measured.dot, measured.cosine], [dot, cosine], rtol: 1e-9, atol: 1e-12, "domain \(k)")
+        }
+        XCTAssertEqual(report.hypergradient?.count, 4)
+    }
+
+    /// A domain whose centred hypergradient is 2δ ± δ over 10 steps stands 6 standard errors
+    /// out (mean 2δ, sd δ√(10/9), t = 2δ√10/(δ√(10/9)) = 6); at δ/2 ± δ it is 1.5: noise.
+    func testVerdictSeparatesAConsistentPushFromNoise() {
+        func lines(offset: Double) -> [MetricsLine] {
+            (0..<10).map { s in
+                var line = MetricsLine(iteration: s + 1, lowerLoss: 0, lr: 0, saturatedFraction: 0, meanAbsLogit: 0, time: 0, tokensPerSecond: 0)
+                let e = s % 2 == 0 ? 0.1 : -0.1
+                line.hypergradientByDomain = ["good": -(offset + e), "bad": offset + e]
+                return line
+            }
+        }
+        let clear = WeightVerdict(metrics: lines(offset: 0.2), finalWeights: ["good": 1.4, "bad": 0.6])
+        XCTAssertTrue(clear.separated)
+        XCTAssertEqual(clear.signalToNoise["bad"] ?? 0, 6, accuracy: 1e-9)
+        XCTAssertEqual(clear.signalToNoise["good"] ?? 0, -6, accuracy: 1e-9)
+        XCTAssertEqual(clear.lowest, "bad")
+        XCTAssertTrue(clear.summary.contains("yes"), clear.summary)
+        let noise = WeightVerdict(metrics: lines(offset: 0.05), finalWeights: ["good": 1.02, "bad": 0.98])
+        XCTAssertFalse(noise.separated)
+        XCTAssertEqual(noise.signalToNoise["bad"] ?? 0, 1.5, accuracy: 1e-9)
+        XCTAssertTrue(noise.summary.contains("no"), noise.summary)
+        XCTAssertFalse(WeightVerdict(metrics: Array(lines(offset: 1).prefix(5)), finalWeights: [:]).separated, "too few steps")
+    }
+}

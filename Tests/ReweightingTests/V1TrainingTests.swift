@@ -200,6 +200,59 @@ final class V1TrainingTests: XCTestCase {
         }
     }
 
+    /// The diagnostics of every upper step: each domain's hypergradient entry, the hedged meta
+    /// loss, the alignment of each domain's gradient with the meta gradient by parameter group,
+    /// and the run's verdict on its weights; with darts-step as the hypergradient.
+    func testDiagnosticsOfEveryUpperStepAndTheVerdict() throws {
+        var c = configuration(iterations: 20)
+        c.alignmentEvery = 2
+        c.hypergradient = "darts-step"
+        _ = try V1Training(c, log: { _ in }).run(resume: false)
+        let run = dir.appendingPathComponent("run")
+        let upper = try MetricsLog.read(run.appendingPathComponent("metrics.jsonl")).filter { $0.metaLoss != nil }
+        XCTAssertEqual(upper.count, 10)
+        for (n, line) in upper.enumerated() {
+            XCTAssertEqual(line.hypergradientByDomain.map { Set($0.keys) }, ["a", "b", "c"])
+            let hedged = try XCTUnwrap(line.metaLossHedged)
+            XCTAssertTrue(hedged > 0 && hedged < 1, "\(hedged)")
+            if n % 2 == 0 {
+                let alignment = try XCTUnwrap(line.alignment, "upper step \(n + 1)")
+                for d in ["a", "b", "c"] {
+                    for group in ["head", "layers"] {
+                        let cosine = try XCTUnwrap(alignment["\(d)/\(group)/cosine"])
+                        XCTAssertTrue(abs(cosine) <= 1 + 1e-9 && alignment["\(d)/\(group)/dot"] != nil)
+                    }
+                }
+            } else {
+                XCTAssertNil(line.alignment)
+            }
+        }
+        let report = try JSONSerialization.jsonObject(with: Data(contentsOf: run.appendingPathComponent("run_report.json"))) as! [String: Any]
+        XCTAssertEqual(report["hypergradient"] as? String, "darts-step")
+        let verdict = try XCTUnwrap(report["weightsVerdict"] as? [String: Any])
+        XCTAssertEqual(verdict["upper_steps"] as? Int, 10)
+        XCTAssertEqual((verdict["signal_to_noise"] as? [String: Double]).map { Set($0.keys) }, ["a", "b", "c"])
+    }
+
+    /// The hedged meta loss is the meta loss with each step probability p read as (p + 0.5)/2.
+    func testHedgedMetaLossPullsEveryStepHalfwayToOneHalf() throws {
+        let loaded = try ModelLoader.loadHuggingFaceWeights(dir.appendingPathComponent("backbone"))
+        Runtime.manualSeed(5)
+        let prm = try ScalarHeadPRM(backbone: loaded, input: .logits, initialization: .reference)
+        let chains: [(prefixes: [[Int]], label: Bool)] = [([[1, 2, 3], [1, 2, 3, 4, 5]], true), ([[6, 7], [6, 7, 8], [6, 7, 8, 9]], false)]
+        let upper = V1MetaProblem(prm: prm, chains: chains, batchSize: 2, seed: 1, mode: .sharedPrefix, aggregation: .meanLogOdds)
+        _ = try Autograd.noGrad { try upper.loss([0, 1]) }
+        var expected = 0.0
+        for (prefixes, label) in chains {
+            let z = try prm.chainLogits(prefixes, mode: .perPrefix).logits.doubles()
+            // σ of the mean log-odds of the pulled probabilities.
+            let odds = z.map { z -> Double in let p = (1 / (1 + exp(-z)) + 0.5) / 2; return log(p / (1 - p)) }
+            let score = 1 / (1 + exp(-odds.reduce(0, +) / Double(odds.count)))
+            expected += pow(score - (label ? 1 : 0), 2) / 2
+        }
+        XCTAssertEqual(upper.lastHedgedLoss, expected, accuracy: 1e-5)
+    }
+
     /// bf16 weights, only the top layer trained, the logits head and darts: the perturbed
     /// forwards run in float32 through the frozen bf16 layers and the tied lm_head too, and the
     /// weights move.
