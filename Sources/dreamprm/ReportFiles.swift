@@ -72,12 +72,14 @@ enum TrainingPlots {
         let alignment = lines.compactMap { l in l.alignment.map { (Double(l.iteration), $0) } }
         if !alignment.isEmpty {
             let keys = Set(alignment.flatMap { $0.1.keys.filter { $0.hasSuffix("/cosine") } }).sorted()
+            // One measurement is one meta batch against a few records: smoothed, the sign shows.
             let series = keys.map { key in
-                LineChart.Series(name: String(key.dropLast("/cosine".count)), points: alignment.compactMap { i, a in a[key].map { (x: i, y: $0) } },
-                                 markers: true, dashed: key.contains("/head/"))
+                LineChart.Series(name: String(key.dropLast("/cosine".count)),
+                                 points: movingMean(alignment.compactMap { i, a in a[key].map { (x: i, y: $0) } }, window: 10),
+                                 dashed: key.contains("/head/"))
             }
-            try save(LineChart(title: "Cosine of each domain's lower gradient with the meta gradient (head dashed)", xLabel: "iteration",
-                               yLabel: "cosine", series: series).render(), "gradient_alignment.png")
+            try save(LineChart(title: "Cosine of each domain's gradient with the meta gradient (moving mean of 10; head dashed)",
+                               xLabel: "iteration", yLabel: "cosine", series: series).render(), "gradient_alignment.png")
         }
         let bars = domains.map { (label: $0, value: final[$0]!) }
         try save(BarChart(title: "Learned domain weights (1 = unweighted)", xLabel: "domain", yLabel: "weight", bars: bars, reference: 1,
