@@ -15,9 +15,9 @@ public struct EngineConfiguration: Codable, Equatable, Sendable {
     public var gradientAccumulation = 1
     public var lowerClipNorm: Double?
     public var upperClipNorm: Double?
-    /// Every this many upper steps, measure how each key's (domain's) lower gradient on the
-    /// hypergradient batch lines up with the meta gradient, by parameter group; 0: never. It
-    /// costs a forward with a graph and one backward per key.
+    /// Every this many upper steps, measure how each key's (domain's) lower gradient lines up
+    /// with the meta gradient, by parameter group, on the lower problem's `alignmentBatch` (else
+    /// the hypergradient batch); 0: never. It costs a forward with a graph and one backward per key.
     public var alignmentEvery = 0
 
     public init(unrollSteps: Int = 1, hypergradient: HypergradientMethod = .default, rollback: Bool = false, baseline: Bool = false,
@@ -45,8 +45,8 @@ public struct IterationReport: Sendable {
     public var upperPhaseSeconds: [String: Double] = [:]
     /// The hypergradient itself, flattened, when the weights have at most 64 parameters (a domain table).
     public var hypergradient: [Double]?
-    /// On upper steps that measured it: for each key of the hypergradient batch, the alignment
-    /// of its mean lower loss's gradient with the meta gradient v, by parameter group.
+    /// On upper steps that measured it: for each key of the batch read, the alignment of its
+    /// mean lower loss's gradient with the meta gradient v, by parameter group.
     public var alignment: [Int: [String: GradientAlignment]]?
 }
 
