@@ -61,9 +61,9 @@ public final class AdamW: Optimizer {
         }
     }
 
-    /// η_i (1 − β₁)/(1 − β₁ᵗ⁺¹) · d / (√(β₂ v / (1 − β₂ᵗ⁺¹)) + ε): the new gradient's share of
-    /// the first moment, over the second moment it will see, neglecting its own share (1 − β₂)
-    /// of that moment. A parameter that has not stepped yet has no statistics: η_i d (its first
+    /// η_i (1 − β₁)/(1 − β₁ᵗ⁺¹) · d / (√(β₂ v / (1 − β₂ᵗ⁺¹)) + ε): the new gradient's share
+    /// of the first moment, over the second moment it will see, neglecting its own share
+    /// (1 − β₂) of that moment. A parameter that has not stepped yet has no statistics: η_i d (its first
     /// step is η·sign(g), whose derivative is zero almost everywhere).
     public func stepDirection(_ direction: [Tensor]) throws -> [Tensor] {
         try Autograd.noGrad {

@@ -158,8 +158,8 @@ public final class BilevelEngine<Lower: LowerProblem, Upper: UpperProblem> {
         return total / Double(batches.count)
     }
 
-    private func upperStep() throws -> (metaLoss: Double, norm: Double, phases: [String: Double], hypergradient: [Double]?,
-                                        alignment: [Int: [String: GradientAlignment]]?) {
+    private func upperStep() throws -> (metaLoss: Double, norm: Double, phases: [String: Double],
+                                        hypergradient: [Double]?, alignment: [Int: [String: GradientAlignment]]?) {
         guard let lastBatch else { throw EngineError("upper step before any lower step") }
         // Reverse mode differentiates the window's own batches.
         let batch = configuration.hypergradient == .reverse ? lastBatch : try lower.hypergradientBatch() ?? lastBatch
@@ -178,7 +178,8 @@ public final class BilevelEngine<Lower: LowerProblem, Upper: UpperProblem> {
         let upperSteps = iteration / configuration.unrollSteps
         var alignment: [Int: [String: GradientAlignment]]?
         if configuration.alignmentEvery > 0, (upperSteps - 1) % configuration.alignmentEvery == 0 {
-            alignment = try self.alignment(of: try lower.losses(try lower.alignmentBatch(upperStep: upperSteps) ?? batch), with: v)
+            let probe = try lower.alignmentBatch(upperStep: upperSteps) ?? batch
+            alignment = try self.alignment(of: try lower.losses(probe), with: v)
             lap("alignment")
         }
         let lambda = weights.trainableParameters()

@@ -72,7 +72,9 @@ extension HypergradientMethod {
     func compute(v: [Tensor], _ c: HypergradientContext) throws -> [Tensor] {
         switch self {
         case .dartsStep(let radius):
-            guard let stepDirection = c.stepDirection else { throw EngineError("darts-step needs the lower optimiser's step sizes") }
+            guard let stepDirection = c.stepDirection else {
+                throw EngineError("darts-step needs the lower optimiser's step sizes")
+            }
             let u = try stepDirection(v)
             let scale = try ParameterVector.norm(v) / (try ParameterVector.norm(u) + 1e-30)
             return try HypergradientMethod.darts(radius: radius).compute(v: try u.map { try $0 * scale }, c)

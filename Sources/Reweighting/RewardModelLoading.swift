@@ -35,8 +35,9 @@ extension V1TrainingConfiguration {
     func engine<Lower, Upper>(lower: Lower, upper: Upper, weights: DataWeights, lowerOptimizer: Optimizer) throws
         -> (BilevelEngine<Lower, Upper>, upperOptimizer: Optimizer) {
         let upperOptimizer = try AdamW(weights.trainableParameters(), learningRate: metaLearningRate, eps: metaEpsilon, weightDecay: metaWeightDecay)
-        var configuration = EngineConfiguration(unrollSteps: unrollSteps, hypergradient: try hypergradientMethod(), rollback: rollback,
-                                                baseline: baseline, gradientAccumulation: gradientAccumulation,
+        var configuration = EngineConfiguration(unrollSteps: unrollSteps, hypergradient: try hypergradientMethod(),
+                                                rollback: rollback, baseline: baseline,
+                                                gradientAccumulation: gradientAccumulation,
                                                 lowerClipNorm: lowerClipNorm, upperClipNorm: upperClipNorm)
         // Alignment is measured per key: domains, not instances.
         configuration.alignmentEvery = weights is DomainTable ? alignmentEvery : 0

@@ -91,8 +91,8 @@ public final class V1TrainingProblem: LowerProblem {
         parameters = prm.trainableParameters()
         let head = prm.head.parameters()
         let isHead = parameters.map { p in head.contains { $0 === p } }
-        parameterGroups = ["head": parameters.indices.filter { isHead[$0] }, "layers": parameters.indices.filter { !isHead[$0] }]
-            .filter { !$0.value.isEmpty }
+        parameterGroups = ["head": parameters.indices.filter { isHead[$0] },
+                           "layers": parameters.indices.filter { !isHead[$0] }].filter { !$0.value.isEmpty }
         domains = Array(Set(records.map(\.dataset))).sorted()
         let index = Dictionary(uniqueKeysWithValues: domains.enumerated().map { ($1, Int64($0)) })
         self.sequences = sequences
@@ -118,7 +118,8 @@ public final class V1TrainingProblem: LowerProblem {
     /// domain (the default lower batch of 1 holds one).
     public func alignmentBatch(upperStep: Int) throws -> [Int]? {
         recordsOfDomain.enumerated().flatMap { d, members in
-            ShuffledOrder.permutation(members.count, seed: order.seed &+ 0xA1 &+ UInt64(d), epoch: upperStep).prefix(4).map { members[$0] }
+            ShuffledOrder.permutation(members.count, seed: order.seed &+ 0xA1 &+ UInt64(d), epoch: upperStep)
+                .prefix(4).map { members[$0] }
         }
     }
 

@@ -341,8 +341,8 @@ public final class V1Training {
         runReport.hypergradient = c.hypergradient
         if !c.baseline {
             // From metrics.jsonl, so a resumed run judges its whole history.
-            let verdict = WeightVerdict(metrics: try MetricsLog.read(directory.url.appendingPathComponent("metrics.jsonl")),
-                                        finalWeights: runReport.domainWeights)
+            let metrics = try MetricsLog.read(directory.url.appendingPathComponent("metrics.jsonl"))
+            let verdict = WeightVerdict(metrics: metrics, finalWeights: runReport.domainWeights)
             log(verdict.summary)
             runReport.weightsVerdict = verdict
         }

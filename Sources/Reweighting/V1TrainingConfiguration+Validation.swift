@@ -74,8 +74,8 @@ extension V1TrainingConfiguration {
 
 extension V1TrainingConfiguration {
     /// Settings of domain weights' scalar PRM only, and of instance weights only.
-    static let domainOnlySettings = ["soft_labels", "head_input", "head_init", "head_lr", "scoring", "strict", "hypergradient_batch_per_domain",
-                                     "alignment_every"]
+    static let domainOnlySettings = ["soft_labels", "head_input", "head_init", "head_lr", "scoring", "strict",
+                                     "hypergradient_batch_per_domain", "alignment_every"]
     static let instanceOnlySettings = ["activation_function", "initialization", "loss_target", "init_from", "max_patch_num",
                                        "instance_net_hidden", "instance_net_layers", "instance_net_input"]
 

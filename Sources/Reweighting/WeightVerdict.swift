@@ -43,13 +43,16 @@ public struct WeightVerdict: Codable, Equatable, Sendable {
         let strongest = ratios.max { abs($0.value) < abs($1.value) }
         separated = upperSteps >= Self.minimumSteps && abs(strongest?.value ?? 0) >= Self.threshold
         let lowestText = lowest.map { ", lowest weight \($0) \(String(format: "%.3f", finalWeights[$0]!))" } ?? ""
+        let question = "weights separated beyond their batch-to-batch noise"
         if upperSteps < Self.minimumSteps {
-            summary = "weights: \(upperSteps) upper steps are too few to tell signal from batch-to-batch noise (need \(Self.minimumSteps))"
+            summary = "weights: \(upperSteps) upper steps are too few to tell signal from batch-to-batch noise"
+                + " (need \(Self.minimumSteps))"
         } else if let strongest {
             let size = String(format: "%.1f", abs(strongest.value)), way = strongest.value < 0 ? "up" : "down"
             summary = separated
-                ? "weights separated beyond their batch-to-batch noise: yes (\(strongest.key) pushed \(way) by \(size) standard errors over \(upperSteps) upper steps\(lowestText))"
-                : "weights separated beyond their batch-to-batch noise: no (at most \(size) standard errors over \(upperSteps) upper steps): read them as noise"
+                ? "\(question): yes (\(strongest.key) pushed \(way) by \(size) standard errors"
+                    + " over \(upperSteps) upper steps\(lowestText))"
+                : "\(question): no (at most \(size) standard errors over \(upperSteps) upper steps): read them as noise"
         } else {
             summary = "weights: no hypergradients recorded"
         }

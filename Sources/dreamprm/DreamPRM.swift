@@ -12,7 +12,8 @@ struct DreamPRM: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dreamprm",
         abstract: "Process reward models with learned data weights (DreamPRM), in Swift over LibTorch.",
-        subcommands: [Train.self, Evaluate.self, Score.self, Export.self, Summarize.self, Answers.self, Plot.self, Generate.self, Candidates.self, Label.self, Bench.self, Info.self]
+        subcommands: [Train.self, Evaluate.self, Score.self, Export.self, Summarize.self, Answers.self, Plot.self,
+                      Generate.self, Candidates.self, Label.self, Bench.self, Info.self]
     )
 
     /// One rule for every command: exit 2 for bad input (a flag or its value, a config or data

@@ -75,11 +75,13 @@ enum TrainingPlots {
             // One measurement is one meta batch against a few records: smoothed, the sign shows.
             let series = keys.map { key in
                 LineChart.Series(name: String(key.dropLast("/cosine".count)),
-                                 points: movingMean(alignment.compactMap { i, a in a[key].map { (x: i, y: $0) } }, window: 10),
+                                 points: movingMean(alignment.compactMap { i, a in a[key].map { (x: i, y: $0) } },
+                                                    window: 10),
                                  dashed: key.contains("/head/"))
             }
-            try save(LineChart(title: "Cosine of each domain's gradient with the meta gradient (moving mean of 10; head dashed)",
-                               xLabel: "iteration", yLabel: "cosine", series: series).render(), "gradient_alignment.png")
+            let title = "Cosine of each domain's gradient with the meta gradient (moving mean of 10; head dashed)"
+            try save(LineChart(title: title, xLabel: "iteration", yLabel: "cosine", series: series).render(),
+                     "gradient_alignment.png")
         }
         let bars = domains.map { (label: $0, value: final[$0]!) }
         try save(BarChart(title: "Learned domain weights (1 = unweighted)", xLabel: "domain", yLabel: "weight", bars: bars, reference: 1,

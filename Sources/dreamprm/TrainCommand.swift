@@ -46,12 +46,21 @@ struct Train: ParsableCommand {
     @Option(name: names("precision"), help: "fp32 or bf16 (bf16 computes over float32 master weights).") var precision: String?
     @Option(name: names("device"), help: "cpu, cuda or cuda:N.") var device: String?
     @Option(name: names("seed"), parsing: .unconditional, help: "Seed for the head, data order and sampling.") var seed: UInt64?
-    @Option(name: names("hypergradient"), help: "darts (default), darts-step (darts along the lower optimiser's per-parameter steps), neumann or cg. (reverse, exact through plain SGD steps, is the engine's for small problems: training's lower optimiser is AdamW.)") var hypergradient: String?
+    @Option(name: names("hypergradient"),
+            help: """
+                darts (default), darts-step (darts along the lower optimiser's per-parameter steps), neumann or cg. \
+                (reverse, exact through plain SGD steps, is the engine's for small problems: training's lower \
+                optimiser is AdamW.)
+                """) var hypergradient: String?
     @Option(name: names("hypergradient_batch_per_domain"), parsing: .unconditional,
             help: "Domain weights: the upper step differentiates this many records of every domain, drawn in a balanced batch, each weighted K·n_d/N so the estimate stays unbiased, instead of the last lower batch (default 0: the last lower batch, as Betty).")
     var hypergradientBatchPerDomain: Int?
     @Option(name: names("alignment_every"), parsing: .unconditional,
-            help: "Domain weights: every this many upper steps, write each domain's gradient alignment with the meta gradient (⟨v, ∇ℓ_d⟩ and its cosine, by parameter group) to metrics.jsonl; costs a forward and one backward per domain (default 5; 0: never).")
+            help: """
+                Domain weights: every this many upper steps, write each domain's gradient alignment with the meta \
+                gradient (⟨v, ∇ℓ_d⟩ and its cosine, by parameter group) to metrics.jsonl; costs a forward and one \
+                backward per domain (default 5; 0: never).
+                """)
     var alignmentEvery: Int?
     @Option(name: names("darts_alpha"), parsing: .unconditional, help: "darts: the perturbation radius r, ε = r/‖v‖ (default 0.01, Betty's).") var dartsAlpha: Double?
     @Option(name: [.customLong("neumann_iterations"), .customLong("neumann-iterations"), .customLong("cg_iterations"), .customLong("cg-iterations")],
@@ -160,7 +169,8 @@ struct Train: ParsableCommand {
         set(schedulerStepSize, \.schedulerStepSize); set(schedulerGamma, \.schedulerGamma); set(unrollSteps, \.unrollSteps)
         set(gradientAccumulation, \.gradientAccumulation); set(saveEveryIterations, \.saveEveryIterations); set(precision, \.precision)
         set(device, \.device); if let trainLayers { c.trainLayers = trainLayers }; set(seed, \.seed); set(hypergradient, \.hypergradient)
-        set(hypergradientBatchPerDomain, \.hypergradientPerDomain); set(alignmentEvery, \.alignmentEvery); set(dartsAlpha, \.dartsAlpha)
+        set(hypergradientBatchPerDomain, \.hypergradientPerDomain); set(alignmentEvery, \.alignmentEvery)
+        set(dartsAlpha, \.dartsAlpha)
         set(hypergradientIterations, \.hypergradientIterations); set(neumannAlpha, \.neumannAlpha)
         if let scoring {
             guard let s = PrefixScoring(rawValue: scoring) else { throw SettingError("scoring", "per-prefix or shared-prefix, not '\(scoring)'") }
