@@ -54,6 +54,10 @@ public final class ScalarHeadPRM: Module {
     public let initialization: ScalarHeadInit
     /// The images of a vision-language backbone's sequences (their negative keys); nil for text.
     public var images: PromptImages?
+    /// Set while training with frozen bottom layers (`--train_layers`): the states leaving them
+    /// are kept per token sequence, so a record read three times (the step, θ ± εv), again in
+    /// later batches, and meta chains that recur run the frozen layers once (text only).
+    public var trunkCache: FrozenTrunkCache?
 
     public init(backbone: CausalLM, input: ScalarHeadInput = .logits, initialization: ScalarHeadInit = .standardized) throws {
         self.input = input
@@ -160,7 +164,9 @@ public final class ScalarHeadPRM: Module {
     /// runs once. Equal to `logits(sequences)` up to rounding. With a `trunk` (which this PRM's
     /// backbone must hold unchanged) its layers' states come from there.
     public func packedLogits(_ sequences: [[Int]], trunk: SharedTrunk? = nil) throws -> ChainScores {
-        if sequences.count == 1 && trunk == nil {  // plain causal attention needs no mask
+        let textOnly = !sequences.contains { $0.contains { $0 < 0 } }
+        let cachedLayers = trunkCache == nil || trunk != nil || !textOnly ? 0 : backbone.frozenBottomLayers
+        if sequences.count == 1 && trunk == nil && cachedLayers == 0 {  // plain causal attention needs no mask
             return ChainScores(logits: try logits(sequences), tokensProcessed: sequences[0].count, perPrefixTokens: sequences[0].count)
         }
         let trie = TokenTrie(sequences)
@@ -173,6 +179,10 @@ public final class ScalarHeadPRM: Module {
             let entering = try trunk.states(sequences, input: input, positions: positions, visibility: visibility)
             hidden = try backbone.hiddenStates(.embeddings(entering), positions: positions, visibility: visibility,
                                                layers: trunk.layers..<backbone.config.layerCount)
+        } else if let trunkCache, cachedLayers > 0 {
+            let entering = try cachedTrunkStates(trie, sequences: sequences, layers: cachedLayers, cache: trunkCache)
+            hidden = try backbone.hiddenStates(.embeddings(entering), positions: positions, visibility: visibility,
+                                               layers: cachedLayers..<backbone.config.layerCount)
         } else {
             hidden = try backbone.hiddenStates(input, positions: positions, visibility: visibility)
         }
@@ -183,6 +193,28 @@ public final class ScalarHeadPRM: Module {
 }
 
 extension ScalarHeadPRM {
+    /// The states leaving the bottom `layers` for every node of a packed trie, from each
+    /// sequence's own states, kept in `cache` per sequence: a node's state depends only on its
+    /// ancestors, which are the same in every sequence through it, so the states hold whichever
+    /// batch a record is packed into.
+    func cachedTrunkStates(_ trie: TokenTrie, sequences: [[Int]], layers: Int, cache: FrozenTrunkCache) throws -> Tensor {
+        let device = backbone.device
+        var source = [Int64](repeating: -1, count: trie.tokens.count)
+        var offset = 0
+        let states = try sequences.map { s in
+            let key = FrozenTrunkCache.Key(tokens: s, layers: layers, dtype: backbone.embeddingWeight.dtype)
+            let states = try cache.states(key) {
+                try Autograd.noGrad {
+                    try backbone.hiddenStates(.tokens(Tensor(s.map(Int64.init), shape: [1, s.count]).to(device)), layers: 0..<layers).squeeze(0)
+                }
+            }
+            for (depth, node) in trie.path(s).enumerated() where source[node] < 0 { source[node] = Int64(offset + depth) }
+            offset += s.count
+            return states
+        }
+        return try Tensor.cat(states).indexSelect(dim: 0, index: Tensor(source).to(device)).unsqueeze(0)
+    }
+
     /// The decoder input of a packed trie and its positions: tokens at their depths, or with
     /// images, embeddings carrying their features and, for M-RoPE, each node at the position
     /// the sequence that added it gives it (positions are causal, so every sequence through a

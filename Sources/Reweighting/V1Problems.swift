@@ -57,15 +57,18 @@ public final class V1TrainingProblem: LowerProblem {
     let softLabels: Bool
     public var order: ShuffledOrder
     /// With `hypergradientPerDomain` k > 0, each upper step differentiates k records of every
-    /// domain, drawn from one shuffled order per domain, instead of the last lower batch. Each
-    /// record's loss then counts K·n_d/N times (K domains, n_d of the N records in its domain):
-    /// a balanced batch over-represents small domains by N/(K·n_d), and this importance weight
-    /// makes the batch's weighted loss an unbiased estimate of the whole training loss.
+    /// domain, drawn from one sampler per domain, instead of the last lower batch. Each record's
+    /// loss then counts K·n_d/N times (K domains, n_d of the N records in its domain): a
+    /// balanced batch over-represents small domains by N/(K·n_d), and this importance weight
+    /// makes the batch's weighted loss an unbiased estimate of the whole training loss. With
+    /// `stratifyByLabel` a domain's k records are half labelled right and half wrong, weighted
+    /// by their stratum's share in the domain (`StratifiedSampler`).
     let hypergradientPerDomain: Int
-    public var domainOrders: [ShuffledOrder]
+    public var domainSamplers: [StratifiedSampler]
     let recordsOfDomain: [[Int]]
-    /// The last balanced batch handed out, until the next lower batch: `losses` weights it.
-    private var balancedBatch: [Int]?
+    /// The last balanced batch handed out and its records' importance weights, until the next
+    /// lower batch: `losses` weights it.
+    private var balancedBatch: (records: [Int], importance: [Double])?
     /// θ, collected once: the engine asks for it several times per iteration.
     public let parameters: [Tensor]
     /// The head's parameters and the backbone's trained ones, for the alignment diagnostics.
@@ -78,14 +81,14 @@ public final class V1TrainingProblem: LowerProblem {
 
     /// Text records, each read as its prompt alone.
     public convenience init(prm: ScalarHeadPRM, records: [V1TrainRecord], encoder: PromptEncoder, batchSize: Int, seed: UInt64,
-                            softLabels: Bool = false, hypergradientPerDomain: Int = 0) {
+                            softLabels: Bool = false, hypergradientPerDomain: Int = 0, stratifyByLabel: Bool = false) {
         self.init(prm: prm, records: records, sequences: records.map { encoder.encode($0.prompt) }, batchSize: batchSize, seed: seed,
-                  softLabels: softLabels, hypergradientPerDomain: hypergradientPerDomain)
+                  softLabels: softLabels, hypergradientPerDomain: hypergradientPerDomain, stratifyByLabel: stratifyByLabel)
     }
 
     /// `sequences[i]`: the tokens the PRM reads for record i (images included).
     public init(prm: ScalarHeadPRM, records: [V1TrainRecord], sequences: [[Int]], batchSize: Int, seed: UInt64,
-                softLabels: Bool = false, hypergradientPerDomain: Int = 0) {
+                softLabels: Bool = false, hypergradientPerDomain: Int = 0, stratifyByLabel: Bool = false) {
         precondition(sequences.count == records.count, "one token sequence per record")
         self.prm = prm
         parameters = prm.trainableParameters()
@@ -104,13 +107,22 @@ public final class V1TrainingProblem: LowerProblem {
         self.hypergradientPerDomain = hypergradientPerDomain
         let members = Dictionary(grouping: records.indices) { index[records[$0].dataset]! }
         recordsOfDomain = domains.indices.map { members[Int64($0)] ?? [] }
-        domainOrders = recordsOfDomain.enumerated().map { ShuffledOrder(count: $1.count, seed: seed &+ 2 &+ UInt64($0)) }
+        domainSamplers = recordsOfDomain.enumerated().map { d, members in
+            let strata = stratifyByLabel ? [members.filter { records[$0].accuracy >= 0.5 }, members.filter { records[$0].accuracy < 0.5 }] : [members]
+            return StratifiedSampler(strata: strata, seed: seed &+ 2 &+ UInt64(d))
+        }
     }
 
     public func hypergradientBatch() throws -> [Int]? {
         guard hypergradientPerDomain > 0 else { return nil }
-        let batch = domains.indices.flatMap { d in domainOrders[d].take(hypergradientPerDomain).map { recordsOfDomain[d][$0] } }
-        balancedBatch = batch
+        let total = Double(sequences.count), k = Double(domains.count)
+        var batch: [Int] = [], importance: [Double] = []
+        for d in domains.indices {
+            let (records, weights) = domainSamplers[d].take(hypergradientPerDomain)
+            batch += records
+            importance += weights.map { $0 * k * Double(recordsOfDomain[d].count) / total }
+        }
+        balancedBatch = (batch, importance)
         return batch
     }
 
@@ -121,12 +133,6 @@ public final class V1TrainingProblem: LowerProblem {
             ShuffledOrder.permutation(members.count, seed: order.seed &+ 0xA1 &+ UInt64(d), epoch: upperStep)
                 .prefix(4).map { members[$0] }
         }
-    }
-
-    /// K·n_d/N for each record of `batch` (see `hypergradientPerDomain`).
-    func importance(_ batch: [Int]) -> [Double] {
-        let total = Double(sequences.count), k = Double(domains.count)
-        return batch.map { k * Double(recordsOfDomain[Int(domainIndex[$0])].count) / total }
     }
 
     public var tokenCount: Int { sequences.reduce(0) { $0 + $1.count } }
@@ -158,7 +164,9 @@ public final class V1TrainingProblem: LowerProblem {
         let target = try Tensor(batch.map { accuracy[$0] }).to(z.device)
         let keys = try Tensor(batch.map { domainIndex[$0] }).to(z.device)
         var perSample = softLabels ? try PRMLoss.softBCE(logits: z, accuracy: target) : try PRMLoss.mse(logits: z, accuracy: target)
-        if let balancedBatch, balancedBatch == batch { perSample = try perSample * Tensor(importance(batch)).to(perSample.dtype).to(z.device) }
+        if let balancedBatch, balancedBatch.records == batch {
+            perSample = try perSample * Tensor(balancedBatch.importance).to(perSample.dtype).to(z.device)
+        }
         return LowerLosses(perSample, keys: keys)
     }
 
@@ -178,6 +186,10 @@ public final class V1MetaProblem: UpperProblem {
     let mode: PrefixScoring
     let aggregation: Aggregation
     public var order: ShuffledOrder
+    /// With `stratifyByLabel`: batches half of right chains and half of wrong ones, each chain
+    /// weighted by its stratum's share, instead of `order`'s.
+    public var sampler: StratifiedSampler?
+    private var stratifiedBatch: (chains: [Int], weights: [Double])?
     /// Tokens run through the backbone by the last meta batch, and what per-prefix would cost.
     public private(set) var lastTokens = (processed: 0, perPrefix: 0)
     /// Of the last meta batch: the fraction of chains whose aggregate is on the label's side of
@@ -188,22 +200,32 @@ public final class V1MetaProblem: UpperProblem {
     public private(set) var lastStatistics = LogitStatistics()
 
     public init(prm: ScalarHeadPRM, chains: [(prefixes: [[Int]], label: Bool)], batchSize: Int, seed: UInt64,
-                mode: PrefixScoring, aggregation: Aggregation) {
+                mode: PrefixScoring, aggregation: Aggregation, stratifyByLabel: Bool = false) {
         self.prm = prm
         self.chains = chains.map { ($0.prefixes, $0.label ? 1 : 0) }
+        if stratifyByLabel {
+            sampler = StratifiedSampler(strata: [chains.indices.filter { chains[$0].label }, chains.indices.filter { !chains[$0].label }],
+                                        seed: seed &+ 3)
+        }
         self.batchSize = batchSize
         self.mode = mode
         self.aggregation = aggregation
         order = ShuffledOrder(count: chains.count, seed: seed)
     }
 
-    public func nextBatch() throws -> [Int] { order.take(batchSize) }
+    public func nextBatch() throws -> [Int] {
+        guard sampler != nil else { return order.take(batchSize) }
+        let (batch, weights) = sampler!.take(batchSize)
+        stratifiedBatch = (batch, weights)
+        return batch
+    }
 
     public func loss(_ batch: [Int]) throws -> Tensor {
         var total: Tensor?
         var tokens = (processed: 0, perPrefix: 0)
         var right = 0, statistics = LogitStatistics(), hedged = 0.0
-        for i in batch {
+        let weights = stratifiedBatch.flatMap { $0.chains == batch ? $0.weights : nil } ?? Array(repeating: 1, count: batch.count)
+        for (i, weight) in zip(batch, weights) {
             let scores = try prm.chainLogits(chains[i].prefixes, mode: mode)
             tokens.processed += scores.tokensProcessed
             tokens.perPrefix += scores.perPrefixTokens
@@ -215,9 +237,10 @@ public final class V1MetaProblem: UpperProblem {
                 let p = (1 / (1 + exp(-z)) + 0.5) / 2
                 return log(p / (1 - p))
             }
-            hedged += pow(aggregation.score(logits: halfway) - Double(chains[i].label), 2)
+            hedged += weight * pow(aggregation.score(logits: halfway) - Double(chains[i].label), 2)
             let mask = try Tensor.ones(z.shape, dtype: .bool, device: z.device)
-            let l = try PRMLoss.v1Meta(stepLogits: z, mask: mask, label: Tensor([chains[i].label]).to(z.device), aggregation: aggregation)
+            var l = try PRMLoss.v1Meta(stepLogits: z, mask: mask, label: Tensor([chains[i].label]).to(z.device), aggregation: aggregation)
+            if weight != 1 { l = try l * weight }
             total = try total.map { try $0 + l } ?? l
         }
         lastTokens = tokens

@@ -76,6 +76,9 @@ public struct V1TrainingConfiguration: Codable, Equatable {
     /// batch, as Betty). A balanced batch gives every domain a hypergradient at every upper
     /// step, where a small lower batch leaves most domains out.
     public var hypergradientPerDomain = 0
+    /// `label`: draw that batch and the meta batch half from right and half from wrong labels,
+    /// each weighted by its stratum's share (unbiased, less noisy); `none`: as the reference.
+    public var batchStrata = BatchStrata.none
     /// Domain weights: every this many upper steps, each domain's gradient alignment with the
     /// meta gradient by parameter group goes to metrics.jsonl (0: never).
     public var alignmentEvery = 5
@@ -187,6 +190,7 @@ extension V1TrainingConfiguration {
         baseline = try c.decodeIfPresent(Bool.self, forKey: .baseline) ?? baseline
         hypergradient = try c.decodeIfPresent(String.self, forKey: .hypergradient) ?? hypergradient
         hypergradientPerDomain = try c.decodeIfPresent(Int.self, forKey: .hypergradientPerDomain) ?? hypergradientPerDomain
+        batchStrata = try c.decodeIfPresent(BatchStrata.self, forKey: .batchStrata) ?? batchStrata
         alignmentEvery = try c.decodeIfPresent(Int.self, forKey: .alignmentEvery) ?? alignmentEvery
         dartsAlpha = try c.decodeIfPresent(Double.self, forKey: .dartsAlpha) ?? dartsAlpha
         hypergradientIterations = try c.decodeIfPresent(Int.self, forKey: .hypergradientIterations) ?? hypergradientIterations
@@ -311,9 +315,12 @@ public final class V1Training {
         }
         let prm = try ScalarHeadPRM(backbone: loaded.model, input: c.headInput, initialization: c.headInit)
         prm.images = images
+        // With --train_layers, darts reads each lower batch three times and meta chains recur:
+        // the frozen layers' states are kept, within 1 GiB.
+        prm.trunkCache = FrozenTrunkCache(byteBudget: 1 << 30)
         try prm.head.to(device, dtype: .float32)
         let lower = V1TrainingProblem(prm: prm, records: train, sequences: sequences, batchSize: c.batchSize, seed: c.seed, softLabels: c.softLabels,
-                                       hypergradientPerDomain: c.hypergradientPerDomain)
+                                       hypergradientPerDomain: c.hypergradientPerDomain, stratifyByLabel: c.batchStrata == .label)
         // A record longer than the model's context is an error, not silent extrapolation.
         let context = loaded.model.config.maxPositions
         if let i = lower.sequences.firstIndex(where: { $0.count > context }) {
@@ -323,7 +330,8 @@ public final class V1Training {
             throw DataError(file: c.metaFile, message: "meta chain \(i) (of those with steps) is longer than the \(context) tokens \(c.rewardModel) reads")
         }
         if !resume { try prm.centerFeatures(on: lower.centeringSample()) }
-        let upper = V1MetaProblem(prm: prm, chains: chains, batchSize: c.metaBatchSize, seed: c.seed &+ 1, mode: c.scoring, aggregation: c.aggregation)
+        let upper = V1MetaProblem(prm: prm, chains: chains, batchSize: c.metaBatchSize, seed: c.seed &+ 1, mode: c.scoring, aggregation: c.aggregation,
+                                  stratifyByLabel: c.batchStrata == .label)
         let weights = try DomainTable(domains: lower.domains)
         try weights.to(device)
         let lowerOptimizer = try AdamW(lower.parameters, learningRate: c.learningRate, eps: c.epsilon, weightDecay: c.weightDecay)
@@ -365,7 +373,9 @@ struct V1Method: TrainingMethod {
 
     var dataPositions: [String: [Int]] {
         var p = ["lower": [lower.order.epoch, lower.order.index], "meta": [upper.order.epoch, upper.order.index]]
-        for (d, order) in lower.domainOrders.enumerated() { p["hypergradient.\(d)"] = [order.epoch, order.index] }
+        // One position per stratum of every domain (a domain is one stratum unless stratified).
+        for (i, order) in lower.domainSamplers.flatMap(\.orders).enumerated() { p["hypergradient.\(i)"] = [order.epoch, order.index] }
+        for (s, order) in (upper.sampler?.orders ?? []).enumerated() { p["meta.\(s)"] = [order.epoch, order.index] }
         return p
     }
 
@@ -375,7 +385,14 @@ struct V1Method: TrainingMethod {
         }
         restore(&lower.order, "lower")
         restore(&upper.order, "meta")
-        for d in lower.domainOrders.indices { restore(&lower.domainOrders[d], "hypergradient.\(d)") }
+        var i = 0
+        for d in lower.domainSamplers.indices {
+            for s in lower.domainSamplers[d].orders.indices {
+                restore(&lower.domainSamplers[d].orders[s], "hypergradient.\(i)")
+                i += 1
+            }
+        }
+        for s in upper.sampler?.orders.indices ?? 0..<0 { restore(&upper.sampler!.orders[s], "meta.\(s)") }
     }
 
     func takeStatistics() -> (logits: LogitStatistics, tokens: Int) { lower.takeStatistics() }

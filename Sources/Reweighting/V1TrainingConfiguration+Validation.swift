@@ -47,6 +47,14 @@ extension V1TrainingConfiguration {
         try Check.atLeast(hypergradientIterations, 1, hypergradient == "cg" ? "cg_iterations" : "neumann_iterations")
         try Check.positive(neumannAlpha, "neumann_alpha")
         try Check.atLeast(hypergradientPerDomain, 0, "hypergradient_batch_per_domain")
+        if batchStrata == .label {
+            guard hypergradientPerDomain != 1 else {
+                throw SettingError("hypergradient_batch_per_domain", "must be 0 or at least 2 with --batch_strata label: a domain's batch holds a right and a wrong step")
+            }
+            guard metaBatchSize >= 2 else {
+                throw SettingError("meta_batch_size", "must be at least 2 with --batch_strata label: a meta batch holds a right and a wrong chain")
+            }
+        }
         try Check.atLeast(alignmentEvery, 0, "alignment_every")
         try Check.atLeast(instanceNetHidden, 1, "instance_net_hidden")
         try Check.atLeast(instanceNetLayers, 1, "instance_net_layers")
@@ -75,7 +83,7 @@ extension V1TrainingConfiguration {
 extension V1TrainingConfiguration {
     /// Settings of domain weights' scalar PRM only, and of instance weights only.
     static let domainOnlySettings = ["soft_labels", "head_input", "head_init", "head_lr", "scoring", "strict",
-                                     "hypergradient_batch_per_domain", "alignment_every"]
+                                     "hypergradient_batch_per_domain", "batch_strata", "alignment_every"]
     static let instanceOnlySettings = ["activation_function", "initialization", "loss_target", "init_from", "max_patch_num",
                                        "instance_net_hidden", "instance_net_layers", "instance_net_input"]
 

@@ -55,6 +55,12 @@ struct Train: ParsableCommand {
     @Option(name: names("hypergradient_batch_per_domain"), parsing: .unconditional,
             help: "Domain weights: the upper step differentiates this many records of every domain, drawn in a balanced batch, each weighted K·n_d/N so the estimate stays unbiased, instead of the last lower batch (default 0: the last lower batch, as Betty).")
     var hypergradientBatchPerDomain: Int?
+    @Option(name: names("batch_strata"), parsing: .unconditional,
+            help: """
+                Domain weights: label draws the hypergradient batch (--hypergradient_batch_per_domain) and the meta batch \
+                half from steps/chains labelled right and half wrong, each weighted by its label's share so the estimate \
+                stays unbiased (needs --meta_batch_size of at least 2); none draws them as the reference (default none).
+                """) var batchStrata: String?
     @Option(name: names("alignment_every"), parsing: .unconditional,
             help: """
                 Domain weights: every this many upper steps, write each domain's gradient alignment with the meta \
@@ -169,9 +175,14 @@ struct Train: ParsableCommand {
         set(schedulerStepSize, \.schedulerStepSize); set(schedulerGamma, \.schedulerGamma); set(unrollSteps, \.unrollSteps)
         set(gradientAccumulation, \.gradientAccumulation); set(saveEveryIterations, \.saveEveryIterations); set(precision, \.precision)
         set(device, \.device); if let trainLayers { c.trainLayers = trainLayers }; set(seed, \.seed); set(hypergradient, \.hypergradient)
-        set(hypergradientBatchPerDomain, \.hypergradientPerDomain); set(alignmentEvery, \.alignmentEvery)
+        set(hypergradientBatchPerDomain, \.hypergradientPerDomain)
+        set(alignmentEvery, \.alignmentEvery)
         set(dartsAlpha, \.dartsAlpha)
         set(hypergradientIterations, \.hypergradientIterations); set(neumannAlpha, \.neumannAlpha)
+        if let batchStrata {
+            guard let s = BatchStrata(rawValue: batchStrata) else { throw SettingError("batch_strata", "none or label, not '\(batchStrata)'") }
+            c.batchStrata = s
+        }
         if let scoring {
             guard let s = PrefixScoring(rawValue: scoring) else { throw SettingError("scoring", "per-prefix or shared-prefix, not '\(scoring)'") }
             c.scoring = s

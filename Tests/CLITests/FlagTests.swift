@@ -56,6 +56,8 @@ final class FlagTests: XCTestCase {
         changed.upperClipNorm = 0.5
         changed.headInput = .hidden
         changed.hypergradientPerDomain = 3
+        changed.batchStrata = .label
+        changed.metaBatchSize = 4
         changed.dartsAlpha = 0.02
         changed.hypergradientIterations = 2
         let json = workspace.root.appendingPathComponent("config.json")

@@ -80,6 +80,32 @@ final class ScalarHeadPRMTests: XCTestCase {
         XCTAssertEqual(packed.tokensProcessed, 5 + 3 + 3 + 2 + 3, "question, [40 41 2], [42 43 2], [50 2], [7 8 9]")
     }
 
+
+    /// With the bottom layer frozen and a trunk cache, packed scores and the trained
+    /// parameters' gradients equal those of the full forward. States are kept per sequence: a
+    /// trie of sequences already seen in another trie reads them all from the cache.
+    func testTrunkCacheKeepsPackedScoresAndGradients() throws {
+        let prm = try tinyPRM(.logits)
+        try prm.backbone.freezeAllButTopLayers(1)
+        XCTAssertGreaterThan(prm.backbone.frozenBottomLayers, 0)
+        let tries = [chainPrefixes(), [[1, 9, 4, 22, 30, 40, 2]], [chainPrefixes()[0], chainPrefixes()[2]]]
+        func scoresAndGradients(_ sequences: [[Int]]) throws -> [[Double]] {
+            let z = try prm.packedLogits(sequences).logits
+            let trained = prm.trainableParameters()
+            let gradients = try Autograd.grad(of: [(z * z).sum()], wrt: trained).map { try XCTUnwrap($0).doubles() }
+            return [try z.detach().doubles()] + gradients
+        }
+        let uncached = try tries.map(scoresAndGradients)
+        let cache = FrozenTrunkCache(byteBudget: 1 << 24)
+        prm.trunkCache = cache
+        for pass in 0..<2 {
+            for (i, sequences) in tries.enumerated() {
+                let cached = try scoresAndGradients(sequences)
+                for (a, b) in zip(cached, uncached[i]) { assertClose(a, b, rtol: 1e-5, atol: 1e-6, "trie \(i), pass \(pass)") }
+            }
+        }
+        XCTAssertEqual([cache.misses, cache.hits], [5, 2 + 7], "4 + 1 new sequences, then the third trie's 2; every one again")
+    }
     /// Two PRMs that differ only in their top layer share the one below it: scoring through
     /// the shared trunk gives each PRM its own scores, and a changed embedding shares nothing.
     func testSharedTrunkScoresEqualEachPRMsOwnForward() throws {

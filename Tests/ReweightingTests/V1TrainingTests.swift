@@ -84,6 +84,32 @@ final class V1TrainingTests: XCTestCase {
         assertClose(try Autograd.noGrad { try lower.losses(batch).perSample.doubles() }, batch.map { all[$0] }, rtol: 1e-5)
     }
 
+    /// `--batch_strata label`: each domain's k = 2 hypergradient records are one labelled right
+    /// and one wrong, weighted by their label's share in the domain, so the batch mean is still
+    /// an unbiased estimate of the whole loss. Domain "big": 4 wrong, 2 right; "small": 1 and 1.
+    /// Over four batches every record of a stratum is drawn equally often.
+    func testLabelStratifiedHypergradientBatchesEstimateTheWholeLossWithoutBias() throws {
+        let labels = [0, 0, 0, 0, 1, 1, 0, 1]
+        let rows = labels.enumerated().map { i, y in #"{"input": "Question: what is \#(i) + 1?", "add": "Step 1: it is \#(i + 1).", "dataset": "\#(i < 6 ? "big" : "small")", "accuracy": \#(y)}"# }
+        let file = dir.appendingPathComponent("strata.json")
+        try "[\(rows.joined(separator: ","))]".write(to: file, atomically: true, encoding: .utf8)
+        let records = try RecordReader.read(file, V1TrainRecord.init)
+        let loaded = try ModelLoader.load(dir.appendingPathComponent("backbone"))
+        Runtime.manualSeed(1)
+        let prm = try ScalarHeadPRM(backbone: loaded.model, input: .logits, initialization: .reference)
+        let lower = V1TrainingProblem(prm: prm, records: records, encoder: PromptEncoder(tokenizer: loaded.tokenizer, template: try XCTUnwrap(loaded.chatTemplate)),
+                                      batchSize: 2, seed: 1, hypergradientPerDomain: 2, stratifyByLabel: true)
+        func mean(_ x: [Double]) -> Double { x.reduce(0, +) / Double(x.count) }
+        let all = try Autograd.noGrad { try lower.losses(Array(0..<8)).perSample.doubles() }
+        var estimates: [Double] = []
+        for _ in 0..<4 {
+            let batch = try XCTUnwrap(try lower.hypergradientBatch())
+            XCTAssertEqual(batch.map { labels[$0] }, [1, 0, 1, 0], "per domain, a right record then a wrong one: \(batch)")
+            estimates.append(mean(try Autograd.noGrad { try lower.losses(batch).perSample.doubles() }))
+        }
+        XCTAssertEqual(mean(estimates), mean(all), accuracy: 1e-6)
+    }
+
     private func finalPRM(_ output: String) throws -> [String: [Double]] {
         let file = try SafeTensorsFile(dir.appendingPathComponent("\(output)/prm.safetensors"))
         return try Dictionary(uniqueKeysWithValues: file.names.map { ($0, try file.tensor($0).doubles()) })
@@ -104,10 +130,17 @@ final class V1TrainingTests: XCTestCase {
         XCTAssertNotEqual(try weights("plain"), try weights("whole"))
     }
 
-    private func assertResumeIsExact(hypergradientPerDomain: Int) throws {
+    /// Label strata draw from their own orders, in the hypergradient and the meta batch.
+    func testLabelStratifiedBatchesResumeExactly() throws {
+        try assertResumeIsExact(hypergradientPerDomain: 2, stratifyByLabel: true)
+    }
+
+    private func assertResumeIsExact(hypergradientPerDomain: Int, stratifyByLabel: Bool = false) throws {
         func settings(_ iterations: Int, _ output: String) -> V1TrainingConfiguration {
             var c = configuration(iterations: iterations, output: output)
             c.hypergradientPerDomain = hypergradientPerDomain
+            c.batchStrata = stratifyByLabel ? .label : .none
+            if stratifyByLabel { c.metaBatchSize = 2 }
             return c
         }
         _ = try V1Training(settings(8, "whole"), log: { _ in }).run(resume: false)
