@@ -34,6 +34,19 @@ public enum Aggregation: String, CaseIterable, Codable, Sendable {
     }
 }
 
+/// What the v1 upper level minimises over a meta batch of chain scores s = aggregate(z).
+public enum MetaObjective: String, Codable, CaseIterable, Sendable {
+    /// (s − y)², the reference: a PRM that scores every chain 0.5 costs 0.25, less than a
+    /// confident PRM that is sometimes wrong, so it rewards hedging.
+    case squared
+    /// −y log s − (1 − y) log(1 − s), on the aggregate's log-odds.
+    case log
+    /// log(1 + exp(−(a_r − a_w))) over every pair of a right chain r and a wrong chain w of the
+    /// batch, a the aggregate's log-odds: only their order counts, so neither hedging nor a
+    /// shift of every score lowers it (needs batches holding both labels: `--batch_strata label`).
+    case rank
+}
+
 /// Per-sample losses of the PRM (METHOD.md §3–4). Each returns one value per sample so the
 /// bi-level engine can weight them; reduce with the weights afterwards.
 public enum PRMLoss {
@@ -52,6 +65,36 @@ public enum PRMLoss {
     public static func v1Meta(stepLogits z: Tensor, mask: Tensor, label y: Tensor,
                               aggregation: Aggregation = .meanLogOdds) throws -> Tensor {
         try (aggregation(logits: z, mask: mask) - y).square()
+    }
+
+    /// v1 upper level over a meta batch: `objective` of each chain's aggregate against its
+    /// label, each chain counting `weights[i]` in the batch mean. `chainLogits[i]` is [1, K_i].
+    public static func v1Meta(chainLogits: [Tensor], labels: [Float], weights: [Double], aggregation: Aggregation,
+                              objective: MetaObjective) throws -> Tensor {
+        let device = chainLogits[0].device
+        let ones = { (z: Tensor) in try Tensor.ones(z.shape, dtype: .bool, device: device) }
+        let dtype = chainLogits[0].dtype
+        let y = try Tensor(labels).to(dtype).to(device)
+        let w = try Tensor(weights).to(dtype).to(device)
+        switch objective {
+        case .squared:
+            let s = try Tensor.cat(chainLogits.map { try aggregation(logits: $0, mask: ones($0)) })
+            return try ((s - y).square() * w).sum() / Double(labels.count)
+        case .log:
+            let a = try Tensor.cat(chainLogits.map { try aggregation.logOdds(logits: $0, mask: ones($0)) })
+            return try (Loss.binaryCrossEntropyWithLogits(a, y, reduction: .none) * w).sum() / Double(labels.count)
+        case .rank:
+            // Every (right r, wrong w) pair of the batch: log(1 + exp(−(a_r − a_w))), weighted w_r·w_w.
+            let a = try Tensor.cat(chainLogits.map { try aggregation.logOdds(logits: $0, mask: ones($0)) })
+            var pairs: [Float] = []
+            for i in labels.indices { for j in labels.indices { pairs.append(labels[i] > 0.5 && labels[j] < 0.5 ? Float(weights[i] * weights[j]) : 0) } }
+            let n = labels.count
+            let pairWeights = try Tensor(pairs, shape: [n, n]).to(dtype).to(device)
+            let total = pairs.reduce(0, +)
+            guard total > 0 else { return try a.sum() * 0 }
+            let margins = try a.unsqueeze(1) - a.unsqueeze(0)
+            return try (-(margins.logSigmoid()) * pairWeights).sum() / Double(total)
+        }
     }
 
     /// 1.5 upper level, from the log-probabilities of the `+` and `-` tokens at each step
@@ -87,6 +130,19 @@ public enum PRMLoss {
 }
 
 extension Aggregation {
+    /// The aggregate's log-odds [B]: σ's argument itself for the log-odds aggregations (exact
+    /// however confident), else log s − log(1 − s) with s kept inside (0, 1).
+    public func logOdds(logits z: Tensor, mask: Tensor) throws -> Tensor {
+        let m = try mask.to(.bool).to(z.dtype)
+        switch self {
+        case .meanLogOdds: return try (z * m).sum(dim: 1) / m.sum(dim: 1).clamp(min: 1)
+        case .sumLogOdds: return try (z * m).sum(dim: 1)
+        default:
+            let s = try self(logits: z, mask: mask).clamp(min: 1e-7, max: 1 - 1e-7)
+            return try s.log() - (-s).log1p()
+        }
+    }
+
     /// The same aggregation of one chain's step logits, in Double, for scoring outside autograd.
     public func score(logits z: [Double]) -> Double {
         precondition(!z.isEmpty, "a chain with no steps has no score")

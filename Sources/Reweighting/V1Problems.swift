@@ -195,13 +195,15 @@ public final class V1MetaProblem: UpperProblem {
     /// Of the last meta batch: the fraction of chains whose aggregate is on the label's side of
     /// 0.5, and the statistics of their step logits.
     public private(set) var lastAccuracy = 0.0
-    /// The last meta batch's loss with every step probability p replaced by (p + 0.5)/2.
+    /// The last meta batch's loss (by `objective`) with every step probability p replaced by (p + 0.5)/2.
     public private(set) var lastHedgedLoss = 0.0
+    let objective: MetaObjective
     public private(set) var lastStatistics = LogitStatistics()
 
     public init(prm: ScalarHeadPRM, chains: [(prefixes: [[Int]], label: Bool)], batchSize: Int, seed: UInt64,
-                mode: PrefixScoring, aggregation: Aggregation, stratifyByLabel: Bool = false) {
+                mode: PrefixScoring, aggregation: Aggregation, objective: MetaObjective = .squared, stratifyByLabel: Bool = false) {
         self.prm = prm
+        self.objective = objective
         self.chains = chains.map { ($0.prefixes, $0.label ? 1 : 0) }
         if stratifyByLabel {
             sampler = StratifiedSampler(strata: [chains.indices.filter { chains[$0].label }, chains.indices.filter { !chains[$0].label }],
@@ -221,11 +223,12 @@ public final class V1MetaProblem: UpperProblem {
     }
 
     public func loss(_ batch: [Int]) throws -> Tensor {
-        var total: Tensor?
         var tokens = (processed: 0, perPrefix: 0)
-        var right = 0, statistics = LogitStatistics(), hedged = 0.0
+        var right = 0, statistics = LogitStatistics()
         let weights = stratifiedBatch.flatMap { $0.chains == batch ? $0.weights : nil } ?? Array(repeating: 1, count: batch.count)
-        for (i, weight) in zip(batch, weights) {
+        let labels = batch.map { chains[$0].label }
+        var logits: [Tensor] = [], halfway: [Tensor] = []
+        for i in batch {
             let scores = try prm.chainLogits(chains[i].prefixes, mode: mode)
             tokens.processed += scores.tokensProcessed
             tokens.perPrefix += scores.perPrefixTokens
@@ -233,20 +236,19 @@ public final class V1MetaProblem: UpperProblem {
             let values = try z.detach().doubles()
             statistics = statistics + LogitStatistics(values)
             if (aggregation.score(logits: values) > 0.5) == (chains[i].label > 0.5) { right += 1 }
-            let halfway = values.map { z -> Double in
+            logits.append(z)
+            // The same PRM with every step probability p pulled halfway to 0.5.
+            halfway.append(try Tensor(values.map { z -> Double in
                 let p = (1 / (1 + exp(-z)) + 0.5) / 2
                 return log(p / (1 - p))
-            }
-            hedged += weight * pow(aggregation.score(logits: halfway) - Double(chains[i].label), 2)
-            let mask = try Tensor.ones(z.shape, dtype: .bool, device: z.device)
-            var l = try PRMLoss.v1Meta(stepLogits: z, mask: mask, label: Tensor([chains[i].label]).to(z.device), aggregation: aggregation)
-            if weight != 1 { l = try l * weight }
-            total = try total.map { try $0 + l } ?? l
+            }, shape: [1, values.count]).to(z.dtype).to(z.device))
         }
         lastTokens = tokens
         lastAccuracy = Double(right) / Double(batch.count)
-        lastHedgedLoss = hedged / Double(batch.count)
+        lastHedgedLoss = try Autograd.noGrad {
+            try PRMLoss.v1Meta(chainLogits: halfway, labels: labels, weights: weights, aggregation: aggregation, objective: objective).item()
+        }
         lastStatistics = statistics
-        return try total!.sum() / Double(batch.count)
+        return try PRMLoss.v1Meta(chainLogits: logits, labels: labels, weights: weights, aggregation: aggregation, objective: objective)
     }
 }

@@ -79,6 +79,9 @@ public struct V1TrainingConfiguration: Codable, Equatable {
     /// `label`: draw that batch and the meta batch half from right and half from wrong labels,
     /// each weighted by its stratum's share (unbiased, less noisy); `none`: as the reference.
     public var batchStrata = BatchStrata.none
+    /// What the upper level minimises over a meta batch: the reference's squared error, log
+    /// loss, or a ranking loss over its right/wrong pairs.
+    public var metaObjective = MetaObjective.squared
     /// Domain weights: every this many upper steps, each domain's gradient alignment with the
     /// meta gradient by parameter group goes to metrics.jsonl (0: never).
     public var alignmentEvery = 5
@@ -191,6 +194,7 @@ extension V1TrainingConfiguration {
         hypergradient = try c.decodeIfPresent(String.self, forKey: .hypergradient) ?? hypergradient
         hypergradientPerDomain = try c.decodeIfPresent(Int.self, forKey: .hypergradientPerDomain) ?? hypergradientPerDomain
         batchStrata = try c.decodeIfPresent(BatchStrata.self, forKey: .batchStrata) ?? batchStrata
+        metaObjective = try c.decodeIfPresent(MetaObjective.self, forKey: .metaObjective) ?? metaObjective
         alignmentEvery = try c.decodeIfPresent(Int.self, forKey: .alignmentEvery) ?? alignmentEvery
         dartsAlpha = try c.decodeIfPresent(Double.self, forKey: .dartsAlpha) ?? dartsAlpha
         hypergradientIterations = try c.decodeIfPresent(Int.self, forKey: .hypergradientIterations) ?? hypergradientIterations
@@ -331,7 +335,7 @@ public final class V1Training {
         }
         if !resume { try prm.centerFeatures(on: lower.centeringSample()) }
         let upper = V1MetaProblem(prm: prm, chains: chains, batchSize: c.metaBatchSize, seed: c.seed &+ 1, mode: c.scoring, aggregation: c.aggregation,
-                                  stratifyByLabel: c.batchStrata == .label)
+                                  objective: c.metaObjective, stratifyByLabel: c.batchStrata == .label)
         let weights = try DomainTable(domains: lower.domains)
         try weights.to(device)
         let lowerOptimizer = try AdamW(lower.parameters, learningRate: c.learningRate, eps: c.epsilon, weightDecay: c.weightDecay)
@@ -347,6 +351,7 @@ public final class V1Training {
         var runReport = RunReport(data: finalReport, iterations: engine.iteration, domainWeights: try weights.snapshot(),
                                   trainTokens: lower.tokenCount, seconds: seconds)
         runReport.hypergradient = c.hypergradient
+        runReport.upperLevel = c.upperLevelChoices
         if !c.baseline {
             // From metrics.jsonl, so a resumed run judges its whole history.
             let metrics = try MetricsLog.read(directory.url.appendingPathComponent("metrics.jsonl"))
@@ -445,5 +450,7 @@ struct RunReport: Codable {
     var trainTokens: Int
     var seconds: Double
     var hypergradient: String?
+    /// What the upper step differentiated and judged on (`V1TrainingConfiguration.upperLevelChoices`).
+    var upperLevel: [String: String]?
     var weightsVerdict: WeightVerdict?
 }

@@ -11,7 +11,7 @@ extension V1TrainingConfiguration {
             "eps": epsilon, "meta_eps": metaEpsilon, "scheduler_step_size": schedulerStepSize, "scheduler_gamma": schedulerGamma,
             "unroll_steps": unrollSteps, "gradient_accumulation": gradientAccumulation, "save_every_iterations": saveEveryIterations,
             "precision": precision, "device": device, "seed": seed, "hypergradient": hypergradient,
-            "hypergradient_batch_per_domain": hypergradientPerDomain, "batch_strata": batchStrata.rawValue,
+            "hypergradient_batch_per_domain": hypergradientPerDomain, "batch_strata": batchStrata.rawValue, "meta_loss": metaObjective.rawValue,
             "alignment_every": alignmentEvery,
             "darts_alpha": dartsAlpha,
             "neumann_iterations": hypergradientIterations, "neumann_alpha": neumannAlpha, "scoring": scoring.rawValue,
@@ -32,5 +32,21 @@ extension V1TrainingConfiguration {
         if let lowerClipNorm { values["gradient_clipping"] = lowerClipNorm }
         if let upperClipNorm { values["meta_gradient_clipping"] = upperClipNorm }
         return values
+    }
+}
+
+extension V1TrainingConfiguration {
+    /// The upper level's batches and objective as run, each beside the reference's, for
+    /// run_report.json: the choices that decide whether domain weights find bad data.
+    var upperLevelChoices: [String: String] {
+        [
+            "hypergradient_batch": hypergradientPerDomain > 0
+                ? "\(hypergradientPerDomain) records of every domain (the reference: the last lower batch)"
+                : "the last lower batch, as the reference",
+            "meta_batch": "\(metaBatchSize) chains" + (metaBatchSize == 1 ? ", as the reference" : " (the reference: 1)"),
+            "batch_strata": batchStrata == .label
+                ? "label: half right, half wrong, weighted by each label's share (the reference: none)" : "none, as the reference",
+            "meta_loss": metaObjective == .squared ? "squared, as the reference" : "\(metaObjective.rawValue) (the reference: squared)",
+        ]
     }
 }

@@ -47,6 +47,9 @@ extension V1TrainingConfiguration {
         try Check.atLeast(hypergradientIterations, 1, hypergradient == "cg" ? "cg_iterations" : "neumann_iterations")
         try Check.positive(neumannAlpha, "neumann_alpha")
         try Check.atLeast(hypergradientPerDomain, 0, "hypergradient_batch_per_domain")
+        if metaObjective == .rank && batchStrata != .label {
+            throw SettingError("meta_loss", "rank compares right and wrong chains of a meta batch; it needs --batch_strata label, so every batch holds both")
+        }
         if batchStrata == .label {
             guard hypergradientPerDomain != 1 else {
                 throw SettingError("hypergradient_batch_per_domain", "must be 0 or at least 2 with --batch_strata label: a domain's batch holds a right and a wrong step")
@@ -83,7 +86,7 @@ extension V1TrainingConfiguration {
 extension V1TrainingConfiguration {
     /// Settings of domain weights' scalar PRM only, and of instance weights only.
     static let domainOnlySettings = ["soft_labels", "head_input", "head_init", "head_lr", "scoring", "strict",
-                                     "hypergradient_batch_per_domain", "batch_strata", "alignment_every"]
+                                     "hypergradient_batch_per_domain", "batch_strata", "meta_loss", "alignment_every"]
     static let instanceOnlySettings = ["activation_function", "initialization", "loss_target", "init_from", "max_patch_num",
                                        "instance_net_hidden", "instance_net_layers", "instance_net_input"]
 

@@ -61,6 +61,12 @@ struct Train: ParsableCommand {
                 half from steps/chains labelled right and half wrong, each weighted by its label's share so the estimate \
                 stays unbiased (needs --meta_batch_size of at least 2); none draws them as the reference (default none).
                 """) var batchStrata: String?
+    @Option(name: names("meta_loss"), parsing: .unconditional,
+            help: """
+                Domain weights: what the upper level minimises over a meta batch: squared, (aggregate − label)² as the \
+                reference (default); log, the log loss; rank, a logistic loss over every right/wrong pair of chains \
+                (needs --batch_strata label).
+                """) var metaLoss: String?
     @Option(name: names("alignment_every"), parsing: .unconditional,
             help: """
                 Domain weights: every this many upper steps, write each domain's gradient alignment with the meta \
@@ -182,6 +188,10 @@ struct Train: ParsableCommand {
         if let batchStrata {
             guard let s = BatchStrata(rawValue: batchStrata) else { throw SettingError("batch_strata", "none or label, not '\(batchStrata)'") }
             c.batchStrata = s
+        }
+        if let metaLoss {
+            guard let o = MetaObjective(rawValue: metaLoss) else { throw SettingError("meta_loss", "squared, log or rank, not '\(metaLoss)'") }
+            c.metaObjective = o
         }
         if let scoring {
             guard let s = PrefixScoring(rawValue: scoring) else { throw SettingError("scoring", "per-prefix or shared-prefix, not '\(scoring)'") }

@@ -57,6 +57,7 @@ final class FlagTests: XCTestCase {
         changed.headInput = .hidden
         changed.hypergradientPerDomain = 3
         changed.batchStrata = .label
+        changed.metaObjective = .rank
         changed.metaBatchSize = 4
         changed.dartsAlpha = 0.02
         changed.hypergradientIterations = 2

@@ -20,6 +20,8 @@ final class MethodFlagTests: XCTestCase {
             (["--reweighting", "instance-table", "--soft_labels"], "soft_labels"),
             (["--reweighting", "instance-table", "--batch_strata", "label", "--meta_batch_size", "2"], "batch_strata"),
             (["--batch_strata", "label"], "meta_batch_size"),
+            (["--meta_loss", "rank"], "meta_loss"),
+            (["--meta_loss", "hinge"], "meta_loss"),
             (["--batch_strata", "label", "--meta_batch_size", "2", "--hypergradient_batch_per_domain", "1"],
              "hypergradient_batch_per_domain"),
             (["--reweighting", "instance-net", "--head_init", "reference"], "head_init"),

@@ -59,6 +59,37 @@ final class AggregationTests: XCTestCase {
         }
     }
 
+    /// The three meta objectives over a weighted batch, against their definitions: chains of
+    /// 3, 2 and 1 steps labelled right, wrong, right, weighted 1, 2 and 0.5.
+    func testMetaObjectivesAgainstTheirDefinitions() throws {
+        let steps: [[Double]] = [[0.4, -1.2, 2.0], [1.5, 0.3], [-0.7]]
+        let labels: [Float] = [1, 0, 1], weights = [1.0, 2.0, 0.5]
+        let chains = try steps.map { try Tensor($0, shape: [1, $0.count]) }
+        func softplus(_ x: Double) -> Double { log(1 + exp(x)) }
+        for aggregation in [Aggregation.meanLogOdds, .mean] {
+            let s = steps.map { aggregation.score(logits: $0) }
+            let a = s.map { log($0 / (1 - $0)) }
+            let y = labels.map(Double.init)
+            let expected: [MetaObjective: Double] = [
+                .squared: (0..<3).map { weights[$0] * pow(s[$0] - y[$0], 2) }.reduce(0, +) / 3,
+                .log: (0..<3).map { weights[$0] * (y[$0] > 0.5 ? -log(s[$0]) : -log(1 - s[$0])) }.reduce(0, +) / 3,
+                // pairs (right 0, wrong 1) weighted 1·2 and (right 2, wrong 1) weighted 0.5·2
+                .rank: (2 * softplus(-(a[0] - a[1])) + 1 * softplus(-(a[2] - a[1]))) / 3,
+            ]
+            XCTAssertEqual(Set(expected.keys), Set(MetaObjective.allCases))
+            for (objective, want) in expected {
+                let got = try PRMLoss.v1Meta(chainLogits: chains, labels: labels, weights: weights, aggregation: aggregation, objective: objective)
+                XCTAssertEqual(try got.item(), want, accuracy: 1e-9, "\(objective), \(aggregation)")
+                try assertGradientsMatchFiniteDifferences(chains, "\(objective), \(aggregation)") {
+                    try PRMLoss.v1Meta(chainLogits: $0, labels: labels, weights: weights, aggregation: aggregation, objective: objective)
+                }
+            }
+        }
+        // A batch of one label has no pair to rank: no loss and no gradient.
+        let same = try PRMLoss.v1Meta(chainLogits: chains, labels: [1, 1, 1], weights: weights, aggregation: .meanLogOdds, objective: .rank)
+        XCTAssertEqual(try same.item(), 0)
+    }
+
     func testGenerativeMetaLossTargets() throws {
         let plus = try Tensor([0.9, 0.7, 0.0, 0.2, 0.4, 0.0], shape: [2, 3])
         let minus = try Tensor([0.1, 0.2, 0.0, 0.8, 0.5, 0.0], shape: [2, 3])

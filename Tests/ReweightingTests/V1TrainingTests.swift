@@ -262,6 +262,8 @@ final class V1TrainingTests: XCTestCase {
         }
         let report = try JSONSerialization.jsonObject(with: Data(contentsOf: run.appendingPathComponent("run_report.json"))) as! [String: Any]
         XCTAssertEqual(report["hypergradient"] as? String, "darts-step")
+        let upperLevel = try XCTUnwrap(report["upperLevel"] as? [String: String])
+        XCTAssertEqual(Set(upperLevel.keys), ["hypergradient_batch", "meta_batch", "batch_strata", "meta_loss"])
         let verdict = try XCTUnwrap(report["weightsVerdict"] as? [String: Any])
         XCTAssertEqual(verdict["upper_steps"] as? Int, 10)
         XCTAssertEqual((verdict["signal_to_noise"] as? [String: Double]).map { Set($0.keys) }, ["a", "b", "c"])
