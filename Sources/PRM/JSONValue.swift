@@ -139,6 +139,12 @@ public struct RecordFields {
         return try string(key)
     }
 
+    /// n as an Int when it is a whole number that a Double holds exactly (|n| ≤ 2^53), else
+    /// nil: the checked path from a JSON number to an integer (`Int(1e300)` traps).
+    static func wholeNumber(_ n: Double) -> Int? {
+        n == n.rounded() && abs(n) <= 9_007_199_254_740_992 ? Int(n) : nil
+    }
+
     /// A whole number ≥ `minimum` where one is given.
     func optionalInteger(_ key: String, minimum: Int) throws -> Int? {
         guard has(key) else { return nil }
@@ -149,12 +155,14 @@ public struct RecordFields {
 
     func optionalBool(_ key: String) throws -> Bool? { has(key) ? try bool(key) : nil }
 
-    /// Ids are numbers in some files and strings in others; kept as text.
+    /// Ids are whole numbers in some files and strings in others; kept as text.
     func identifier(_ key: String) throws -> String? {
         switch fields[key] ?? .null {
         case .null: return nil
         case .string(let s): return s
-        case .number(let n): return n == n.rounded() ? String(Int(n)) : String(n)
+        case .number(let n):
+            guard let whole = Self.wholeNumber(n) else { throw error(key, "expected a string or a whole number up to 2^53, found \(n)") }
+            return String(whole)
         case let v: throw error(key, "expected a string or number, found \(v.typeName)")
         }
     }

@@ -168,7 +168,7 @@ public struct BestOfNRecord: Equatable {
             firstWrongStep = try f.array("first_wrong_step").enumerated().map { i, v in
                 switch v {
                 case .null: return nil
-                case .number(let n) where n >= 0 && n == n.rounded(): return Int(n)
+                case .number(let n) where n >= 0 && RecordFields.wholeNumber(n) != nil: return RecordFields.wholeNumber(n)!
                 default: throw f.error("first_wrong_step[\(i)]", "expected a step index or null, found \(v.typeName)")
                 }
             }
