@@ -45,6 +45,14 @@ struct Generate: ParsableCommand {
 
     @OptionGroup var runtime: RuntimeOptions
 
+    func validate() throws {
+        guard temperature.isFinite, temperature >= 0 else { throw SettingError("temperature", "must be a finite number ≥ 0 (0 is greedy), not \(temperature)") }
+        if let topP, !(topP > 0 && topP <= 1) { throw SettingError("top-p", "must be in (0, 1], not \(topP)") }
+        if let topK { try Check.atLeast(topK, 1, "top-k") }
+        try Check.atLeast(maxTokens, 1, "max-tokens")
+        if images.contains(where: \.isEmpty) { throw SettingError("image", "is an empty path") }
+    }
+
     func run() throws {
         if let t = runtime.threads { Runtime.threadCount = t }
         let url = try ModelRegistry.resolve(model)
@@ -80,6 +88,11 @@ struct Generate: ParsableCommand {
     }
 
     private func emit(_ generator: TextGenerator, promptIDs: [Int], loaded: String, prefill: TextGenerator.Prefill? = nil) throws {
+        // Positions past the model's context have no trained rotary meaning: refuse, don't extrapolate.
+        let context = generator.model.config.maxPositions
+        guard promptIDs.count <= context else {
+            throw SettingError("prompt", "is \(promptIDs.count) tokens; \(model) reads at most \(context)")
+        }
         let parameters = SamplingParameters(maxTokens: maxTokens, temperature: temperature, topK: topK, topP: topP, seed: seed,
                                             stopStrings: stopStrings)
         if !json { log("loaded \(loaded); prompt \(promptIDs.count) tokens") }

@@ -293,6 +293,20 @@ evaluate("--prm file not safetensors", [], ["prm.safetensors"], prm=("P={work}/r
          setup=[{"copy": "{sentinel}", "to": "{work}/run"}, {"write": "{work}/run/prm.safetensors", "text": "{}"}])
 evaluate("--prm directory without prm.safetensors", [], ["prm.safetensors"], prm=("P={work}",))
 
+# ---- generate: sampling settings and prompts the model cannot read ------------------------------
+def generate(name, extra, expect, prompt="Hello"):
+    case(name, "generate", ["--model", "{model}", "--prompt", prompt, "--max-tokens", "2", "--threads", "1", *extra], expect)
+
+
+generate("generate: temperature nan", ["--temperature", "nan"], ["--temperature"])
+generate("generate: temperature negative", ["--temperature", "-1"], ["--temperature"])
+generate("generate: top-p 0", ["--temperature", "1", "--top-p", "0"], ["--top-p"])
+generate("generate: top-k 0", ["--temperature", "1", "--top-k", "0"], ["--top-k"])
+generate("generate: max-tokens 0", ["--max-tokens", "0"], ["--max-tokens"])
+generate("generate: an empty image path", ["--image", ""], ["--image"])
+generate("generate: a prompt longer than the context", [], ["--prompt", "512"], prompt="word " * 600)
+
+
 # ---- score ------------------------------------------------------------------------------------------
 def score(name, extra, expect, exit=2, files=None, input_file="{work}/chains.jsonl", out="{work}/scores.jsonl", prm="{sentinel}"):
     args = ["--prm", prm, "--input", input_file, "--output", out, "--threads", "1"]
@@ -331,5 +345,5 @@ bad_chains("score: empty file", [""], ["bad.jsonl", "empty"])
 
 with open(OUT, "w") as f:
     json.dump({"base_files": BASE, "cases": cases}, f, indent=1, ensure_ascii=False)
-counts = ", ".join(f"{sum(c['command'] == k for c in cases)} {k}" for k in ["train", "evaluate", "score"])
+counts = ", ".join(f"{sum(c['command'] == k for c in cases)} {k}" for k in sorted({c["command"] for c in cases}))
 print(f"{len(cases)} cases ({counts}) to {OUT}")
