@@ -59,6 +59,7 @@ extension V1TrainingConfiguration {
             }
         }
         try Check.atLeast(alignmentEvery, 0, "alignment_every")
+        guard initialization.isFinite else { throw SettingError("initialization", "must be a finite number, not \(initialization)") }
         try Check.atLeast(instanceNetHidden, 1, "instance_net_hidden")
         try Check.atLeast(instanceNetLayers, 1, "instance_net_layers")
         try Check.nonNegative(warmupRatio, "warmup_ratio")

@@ -227,7 +227,7 @@ struct Train: ParsableCommand {
     /// These flags after the config file's (so they win), parsed again.
     func resolvingConfig(commandLine: [String]) throws -> Train {
         guard let config else { return self }
-        let fromFile = try ConfigFile.arguments(config)
+        let fromFile = try ConfigFile.arguments(config, switches: ["rollback", "baseline", "retrain", "soft_labels", "strict", "resume", "overwrite"])
         var merged: Train
         do { merged = try Train.parse(fromFile + commandLine) } catch {
             throw SettingError("config", "\(config): \(Train.message(for: error))")

@@ -96,6 +96,18 @@ train("config file missing", ["--config", "{work}/nope.json"], ["nope.json"])
 train("config file malformed", ["--config", "{work}/config.json"], ["config.json"], files={"config.json": "{ not json"})
 train("config file with a bad value", ["--config", "{work}/config.json"], ["--meta_batch_size"], files={"config.json": json.dumps({"meta_batch_size": 0})})
 train("config file with an unknown key", ["--config", "{work}/config.yaml"], ["--config", "config.yaml", "metaBatchSize"], files={"config.yaml": "metaBatchSize: 2\n"})
+train("config file: an alias bomb", ["--config", "{work}/config.yaml"], ["config.yaml", "line 1", "alias"],
+      files={"config.yaml": "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+                            "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nreport_to: [*c, *c, *c, *c, *c, *c, *c, *c, *c]\n"})
+train("config file: nested 100,000 deep", ["--config", "{work}/config.yaml"], ["config.yaml", "line 1", "16 deep"],
+      files={"config.yaml": "report_to: " + "[" * 100000 + "]" * 100000 + "\n"})
+train("config file: block nesting past 64 columns", ["--config", "{work}/config.yaml"], ["config.yaml", "line 34", "indented"],
+      files={"config.yaml": "report_to:\n" + "".join("  " * i + "k:\n" for i in range(1, 60))})
+train("config file over 1 MiB", ["--config", "{work}/config.yaml"], ["config.yaml", "bytes"],
+      files={"config.yaml": "# " + "x" * (1 << 20) + "\nlr: 1e-4\n"})
+train("config file: rollback: 1", ["--config", "{work}/config.yaml"], ["config.yaml", "'rollback' is a switch"], files={"config.yaml": "rollback: 1\n"})
+train("config file: an ampersand inside a value is text", ["--config", "{work}/config.yaml"], ["--weights_path"],
+      files={"config.yaml": "weights_path: /dev/null/a & b\n"})
 train("config file not a mapping", ["--config", "{work}/config.yaml"], ["config.yaml", "mapping"], files={"config.yaml": "- 1\n- 2\n"})
 
 # ---- train: paths ---------------------------------------------------------------------------
@@ -207,6 +219,9 @@ for method in ["instance-table", "instance-net"]:
     instances(f"{method}: an id used twice", method, [ok, ok], expect=["c-train.json", "record 1", "id"])
     instances(f"{method}: an id missing", method, [ok, conversation(DROP, ["+"])], expect=["c-train.json", "record 1", "id"])
     instances(f"{method}: an id beyond any integer", method, [ok, conversation(1e300, ["+"])], expect=["c-train.json", "record 1", "id"])
+    if method == "instance-table":
+        for value in ["nan", "1e400"]:
+            instances(f"{method}: --initialization {value}", method, extra=["--initialization", value], expect=["--initialization"])
     instances(f"{method}: a meta conversation without true_false", method, meta_records=[conversation("m0", ["+"])],
               expect=["c-meta.json", "record 0", "true_false"])
     instances(f"{method}: --init_from not a run", method, extra=["--init_from", "{work}/no-run"], expect=["--init_from", "no-run"])
