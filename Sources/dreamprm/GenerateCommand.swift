@@ -45,7 +45,8 @@ struct Generate: ParsableCommand {
 
     @OptionGroup var runtime: RuntimeOptions
 
-    func validate() throws {
+    /// In `run`, not ArgumentParser's `validate`, so the error keeps its type and exits 2.
+    func checkSettings() throws {
         guard temperature.isFinite, temperature >= 0 else { throw SettingError("temperature", "must be a finite number ≥ 0 (0 is greedy), not \(temperature)") }
         if let topP, !(topP > 0 && topP <= 1) { throw SettingError("top-p", "must be in (0, 1], not \(topP)") }
         if let topK { try Check.atLeast(topK, 1, "top-k") }
@@ -54,6 +55,7 @@ struct Generate: ParsableCommand {
     }
 
     func run() throws {
+        try checkSettings()
         if let t = runtime.threads { Runtime.threadCount = t }
         let url = try ModelRegistry.resolve(model)
         let loadStart = Date()
