@@ -87,7 +87,11 @@ public enum PRMLoss {
             // Every (right r, wrong w) pair of the batch: log(1 + exp(−(a_r − a_w))), weighted w_r·w_w.
             let a = try Tensor.cat(chainLogits.map { try aggregation.logOdds(logits: $0, mask: ones($0)) })
             var pairs: [Float] = []
-            for i in labels.indices { for j in labels.indices { pairs.append(labels[i] > 0.5 && labels[j] < 0.5 ? Float(weights[i] * weights[j]) : 0) } }
+            for i in labels.indices {
+                for j in labels.indices {
+                    pairs.append(labels[i] > 0.5 && labels[j] < 0.5 ? Float(weights[i] * weights[j]) : 0)
+                }
+            }
             let n = labels.count
             let pairWeights = try Tensor(pairs, shape: [n, n]).to(dtype).to(device)
             let total = pairs.reduce(0, +)

@@ -108,7 +108,8 @@ public final class V1TrainingProblem: LowerProblem {
         let members = Dictionary(grouping: records.indices) { index[records[$0].dataset]! }
         recordsOfDomain = domains.indices.map { members[Int64($0)] ?? [] }
         domainSamplers = recordsOfDomain.enumerated().map { d, members in
-            let strata = stratifyByLabel ? [members.filter { records[$0].accuracy >= 0.5 }, members.filter { records[$0].accuracy < 0.5 }] : [members]
+            let strata = stratifyByLabel
+                ? [members.filter { records[$0].accuracy >= 0.5 }, members.filter { records[$0].accuracy < 0.5 }] : [members]
             return StratifiedSampler(strata: strata, seed: seed &+ 2 &+ UInt64(d))
         }
     }
@@ -206,8 +207,8 @@ public final class V1MetaProblem: UpperProblem {
         self.objective = objective
         self.chains = chains.map { ($0.prefixes, $0.label ? 1 : 0) }
         if stratifyByLabel {
-            sampler = StratifiedSampler(strata: [chains.indices.filter { chains[$0].label }, chains.indices.filter { !chains[$0].label }],
-                                        seed: seed &+ 3)
+            let right = chains.indices.filter { chains[$0].label }, wrong = chains.indices.filter { !chains[$0].label }
+            sampler = StratifiedSampler(strata: [right, wrong], seed: seed &+ 3)
         }
         self.batchSize = batchSize
         self.mode = mode
@@ -225,7 +226,8 @@ public final class V1MetaProblem: UpperProblem {
     public func loss(_ batch: [Int]) throws -> Tensor {
         var tokens = (processed: 0, perPrefix: 0)
         var right = 0, statistics = LogitStatistics()
-        let weights = stratifiedBatch.flatMap { $0.chains == batch ? $0.weights : nil } ?? Array(repeating: 1, count: batch.count)
+        let weights = stratifiedBatch.flatMap { $0.chains == batch ? $0.weights : nil }
+            ?? Array(repeating: 1, count: batch.count)
         let labels = batch.map { chains[$0].label }
         var logits: [Tensor] = [], halfway: [Tensor] = []
         for i in batch {
