@@ -161,7 +161,9 @@ public struct RecordFields {
         case .null: return nil
         case .string(let s): return s
         case .number(let n):
-            guard let whole = Self.wholeNumber(n) else { throw error(key, "expected a string or a whole number up to 2^53, found \(n)") }
+            guard let whole = Self.wholeNumber(n) else {
+                throw error(key, "expected a string or a whole number up to 2^53, found \(n)")
+            }
             return String(whole)
         case let v: throw error(key, "expected a string or number, found \(v.typeName)")
         }

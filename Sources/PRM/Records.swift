@@ -168,7 +168,9 @@ public struct BestOfNRecord: Equatable {
             firstWrongStep = try f.array("first_wrong_step").enumerated().map { i, v in
                 switch v {
                 case .null: return nil
-                case .number(let n) where n >= 0 && RecordFields.wholeNumber(n) != nil: return RecordFields.wholeNumber(n)!
+                case .number(let n) where n >= 0:
+                    guard let index = RecordFields.wholeNumber(n) else { fallthrough }
+                    return index
                 default: throw f.error("first_wrong_step[\(i)]", "expected a step index or null, found \(v.typeName)")
                 }
             }

@@ -4,7 +4,7 @@ import Torch
 
 /// Where the scalar head reads: DreamPRM v1 puts Linear(vocab → 1) on the full next-token
 /// logit vector at the last position; the hidden-state head is Linear(hidden → 1), far cheaper.
-public enum ScalarHeadInput: String, Codable, Sendable {
+public enum ScalarHeadInput: String, Codable, CaseIterable, Sendable {
     case logits, hidden
 }
 
@@ -25,7 +25,7 @@ public enum ScalarHeadInit: String, Codable, CaseIterable, Sendable {
 }
 
 /// How a chain's step prefixes are run through the backbone.
-public enum PrefixScoring: String, Codable, Sendable {
+public enum PrefixScoring: String, Codable, CaseIterable, Sendable {
     /// One forward per step prefix, exactly as the original.
     case perPrefix = "per-prefix"
     /// One forward over the prefixes' token trie (a tree attention mask): shared leading
@@ -197,7 +197,8 @@ extension ScalarHeadPRM {
     /// sequence's own states, kept in `cache` per sequence: a node's state depends only on its
     /// ancestors, which are the same in every sequence through it, so the states hold whichever
     /// batch a record is packed into.
-    func cachedTrunkStates(_ trie: TokenTrie, sequences: [[Int]], layers: Int, cache: FrozenTrunkCache) throws -> Tensor {
+    func cachedTrunkStates(_ trie: TokenTrie, sequences: [[Int]], layers: Int,
+                           cache: FrozenTrunkCache) throws -> Tensor {
         let device = backbone.device
         var source = [Int64](repeating: -1, count: trie.tokens.count)
         var offset = 0
@@ -205,10 +206,13 @@ extension ScalarHeadPRM {
             let key = FrozenTrunkCache.Key(tokens: s, layers: layers, dtype: backbone.embeddingWeight.dtype)
             let states = try cache.states(key) {
                 try Autograd.noGrad {
-                    try backbone.hiddenStates(.tokens(Tensor(s.map(Int64.init), shape: [1, s.count]).to(device)), layers: 0..<layers).squeeze(0)
+                    let ids = try Tensor(s.map(Int64.init), shape: [1, s.count]).to(device)
+                    return try backbone.hiddenStates(.tokens(ids), layers: 0..<layers).squeeze(0)
                 }
             }
-            for (depth, node) in trie.path(s).enumerated() where source[node] < 0 { source[node] = Int64(offset + depth) }
+            for (depth, node) in trie.path(s).enumerated() where source[node] < 0 {
+                source[node] = Int64(offset + depth)
+            }
             offset += s.count
             return states
         }

@@ -19,7 +19,9 @@ public struct StratifiedSampler {
 
     public init(strata: [[Int]], seed: UInt64) {
         self.strata = strata.filter { !$0.isEmpty }
-        orders = self.strata.enumerated().map { ShuffledOrder(count: $1.count, seed: seed &+ UInt64($0) &* 0x9E37_79B9) }
+        orders = self.strata.enumerated().map { s, members in
+            ShuffledOrder(count: members.count, seed: seed &+ UInt64(s) &* 0x9E37_79B9)
+        }
     }
 
     /// The smallest batch that holds an item of every stratum.

@@ -109,7 +109,8 @@ public final class V1TrainingProblem: LowerProblem {
         recordsOfDomain = domains.indices.map { members[Int64($0)] ?? [] }
         domainSamplers = recordsOfDomain.enumerated().map { d, members in
             let strata = stratifyByLabel
-                ? [members.filter { records[$0].accuracy >= 0.5 }, members.filter { records[$0].accuracy < 0.5 }] : [members]
+                ? [members.filter { records[$0].accuracy >= 0.5 }, members.filter { records[$0].accuracy < 0.5 }]
+                : [members]
             return StratifiedSampler(strata: strata, seed: seed &+ 2 &+ UInt64(d))
         }
     }
@@ -202,7 +203,8 @@ public final class V1MetaProblem: UpperProblem {
     public private(set) var lastStatistics = LogitStatistics()
 
     public init(prm: ScalarHeadPRM, chains: [(prefixes: [[Int]], label: Bool)], batchSize: Int, seed: UInt64,
-                mode: PrefixScoring, aggregation: Aggregation, objective: MetaObjective = .squared, stratifyByLabel: Bool = false) {
+                mode: PrefixScoring, aggregation: Aggregation, objective: MetaObjective = .squared,
+                stratifyByLabel: Bool = false) {
         self.prm = prm
         self.objective = objective
         self.chains = chains.map { ($0.prefixes, $0.label ? 1 : 0) }
@@ -248,9 +250,11 @@ public final class V1MetaProblem: UpperProblem {
         lastTokens = tokens
         lastAccuracy = Double(right) / Double(batch.count)
         lastHedgedLoss = try Autograd.noGrad {
-            try PRMLoss.v1Meta(chainLogits: halfway, labels: labels, weights: weights, aggregation: aggregation, objective: objective).item()
+            try PRMLoss.v1Meta(chainLogits: halfway, labels: labels, weights: weights, aggregation: aggregation,
+                               objective: objective).item()
         }
         lastStatistics = statistics
-        return try PRMLoss.v1Meta(chainLogits: logits, labels: labels, weights: weights, aggregation: aggregation, objective: objective)
+        return try PRMLoss.v1Meta(chainLogits: logits, labels: labels, weights: weights, aggregation: aggregation,
+                                  objective: objective)
     }
 }

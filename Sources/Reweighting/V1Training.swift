@@ -379,7 +379,9 @@ struct V1Method: TrainingMethod {
     var dataPositions: [String: [Int]] {
         var p = ["lower": [lower.order.epoch, lower.order.index], "meta": [upper.order.epoch, upper.order.index]]
         // One position per stratum of every domain (a domain is one stratum unless stratified).
-        for (i, order) in lower.domainSamplers.flatMap(\.orders).enumerated() { p["hypergradient.\(i)"] = [order.epoch, order.index] }
+        for (i, order) in lower.domainSamplers.flatMap(\.orders).enumerated() {
+            p["hypergradient.\(i)"] = [order.epoch, order.index]
+        }
         for (s, order) in (upper.sampler?.orders ?? []).enumerated() { p["meta.\(s)"] = [order.epoch, order.index] }
         return p
     }

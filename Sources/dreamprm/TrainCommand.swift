@@ -118,6 +118,16 @@ struct Train: ParsableCommand {
     @Flag(help: "Continue from weights_path/checkpoint.") var resume = false
     @Flag(help: "Replace the earlier run in weights_path (without it, a directory holding a run is refused).") var overwrite = false
 
+    /// A flag's value as one of an enumeration's cases, or an error naming the flag and the cases.
+    private func choice<E: RawRepresentable & CaseIterable>(_ value: String?, _ flag: String) throws -> E?
+        where E.RawValue == String {
+        guard let value else { return nil }
+        guard let e = E(rawValue: value) else {
+            throw SettingError(flag, "one of \(E.allCases.map(\.rawValue).joined(separator: ", ")), not '\(value)'")
+        }
+        return e
+    }
+
     /// "default X", or each method's default where they differ ("domain 5e-07, instance-table 5e-05, …").
     static func byMethod<T>(_ path: KeyPath<V1TrainingConfiguration, T>, methods: [Reweighting] = Reweighting.allCases) -> String {
         func show(_ value: T) -> String {
@@ -185,32 +195,17 @@ struct Train: ParsableCommand {
         set(alignmentEvery, \.alignmentEvery)
         set(dartsAlpha, \.dartsAlpha)
         set(hypergradientIterations, \.hypergradientIterations); set(neumannAlpha, \.neumannAlpha)
-        if let batchStrata {
-            guard let s = BatchStrata(rawValue: batchStrata) else { throw SettingError("batch_strata", "none or label, not '\(batchStrata)'") }
-            c.batchStrata = s
-        }
-        if let metaLoss {
-            guard let o = MetaObjective(rawValue: metaLoss) else { throw SettingError("meta_loss", "squared, log or rank, not '\(metaLoss)'") }
-            c.metaObjective = o
-        }
-        if let scoring {
-            guard let s = PrefixScoring(rawValue: scoring) else { throw SettingError("scoring", "per-prefix or shared-prefix, not '\(scoring)'") }
-            c.scoring = s
-        }
+        try choice(batchStrata, "batch_strata").map { c.batchStrata = $0 }
+        try choice(metaLoss, "meta_loss").map { c.metaObjective = $0 }
+        try choice(scoring, "scoring").map { c.scoring = $0 }
         if let aggregation {
             guard let a = Aggregation(rawValue: aggregation.replacingOccurrences(of: "_", with: "-")) else {
                 throw SettingError("aggregation", "one of \(Aggregation.allCases.map(\.rawValue).joined(separator: ", ")), not '\(aggregation)'")
             }
             c.aggregation = a
         }
-        if let headInput {
-            guard let h = ScalarHeadInput(rawValue: headInput) else { throw SettingError("head_input", "logits or hidden, not '\(headInput)'") }
-            c.headInput = h
-        }
-        if let headInit {
-            guard let h = ScalarHeadInit(rawValue: headInit) else { throw SettingError("head_init", "standardized or reference, not '\(headInit)'") }
-            c.headInit = h
-        }
+        try choice(headInput, "head_input").map { c.headInput = $0 }
+        try choice(headInit, "head_init").map { c.headInit = $0 }
         set(headLR, \.headLearningRate); set(initialization, \.initialization); set(instanceNetHidden, \.instanceNetHidden)
         set(instanceNetLayers, \.instanceNetLayers); set(warmupRatio, \.warmupRatio); set(metaSchedulerStepSize, \.metaSchedulerStepSize)
         set(metaSchedulerGamma, \.metaSchedulerGamma); set(maxPatchNum, \.maxPatchNum)
@@ -227,7 +222,8 @@ struct Train: ParsableCommand {
     /// These flags after the config file's (so they win), parsed again.
     func resolvingConfig(commandLine: [String]) throws -> Train {
         guard let config else { return self }
-        let fromFile = try ConfigFile.arguments(config, switches: ["rollback", "baseline", "retrain", "soft_labels", "strict", "resume", "overwrite"])
+        let switches: Set = ["rollback", "baseline", "retrain", "soft_labels", "strict", "resume", "overwrite"]
+        let fromFile = try ConfigFile.arguments(config, switches: switches)
         var merged: Train
         do { merged = try Train.parse(fromFile + commandLine) } catch {
             throw SettingError("config", "\(config): \(Train.message(for: error))")

@@ -54,20 +54,29 @@ final class V1TrainingTests: XCTestCase {
         return c
     }
 
-    /// `--hypergradient_batch_per_domain`: a balanced batch (k records of each of K domains)
-    /// over-represents small domains; each record's loss counts K·n_d/N, so the batch's mean
-    /// loss averages to the whole training set's. Domains of 6 and 2 records, k = 1: over six
-    /// batches the first domain is drawn once a record and the second three times.
-    func testBalancedHypergradientBatchesEstimateTheWholeLossWithoutBias() throws {
-        let rows = (0..<8).map { i in #"{"input": "Question: what is \#(i) + 1?", "add": "Step 1: it is \#(i + 1).", "dataset": "\#(i < 6 ? "big" : "small")", "accuracy": \#(i < 6 ? 0 : 1)}"# }
-        let file = dir.appendingPathComponent("unbalanced.json")
+    /// Eight one-step records with these labels, the first six in domain "big", the last two in
+    /// "small", as the lower problem of a tiny PRM.
+    private func eightRecordProblem(labels: [Int], hypergradientPerDomain: Int, stratifyByLabel: Bool = false) throws -> V1TrainingProblem {
+        let rows = labels.enumerated().map { i, y in
+            #"{"input": "Question: what is \#(i) + 1?", "add": "Step 1: it is \#(i + 1).", "dataset": "\#(i < 6 ? "big" : "small")", "accuracy": \#(y)}"#
+        }
+        let file = dir.appendingPathComponent("eight.json")
         try "[\(rows.joined(separator: ","))]".write(to: file, atomically: true, encoding: .utf8)
         let records = try RecordReader.read(file, V1TrainRecord.init)
         let loaded = try ModelLoader.load(dir.appendingPathComponent("backbone"))
         Runtime.manualSeed(1)
         let prm = try ScalarHeadPRM(backbone: loaded.model, input: .logits, initialization: .reference)
-        let lower = V1TrainingProblem(prm: prm, records: records, encoder: PromptEncoder(tokenizer: loaded.tokenizer, template: try XCTUnwrap(loaded.chatTemplate)),
-                                      batchSize: 2, seed: 1, hypergradientPerDomain: 1)
+        let encoder = PromptEncoder(tokenizer: loaded.tokenizer, template: try XCTUnwrap(loaded.chatTemplate))
+        return V1TrainingProblem(prm: prm, records: records, encoder: encoder, batchSize: 2, seed: 1,
+                                 hypergradientPerDomain: hypergradientPerDomain, stratifyByLabel: stratifyByLabel)
+    }
+
+    /// `--hypergradient_batch_per_domain`: a balanced batch (k records of each of K domains)
+    /// over-represents small domains; each record's loss counts K·n_d/N, so the batch's mean
+    /// loss averages to the whole training set's. Domains of 6 and 2 records, k = 1: over six
+    /// batches the first domain is drawn once a record and the second three times.
+    func testBalancedHypergradientBatchesEstimateTheWholeLossWithoutBias() throws {
+        let lower = try eightRecordProblem(labels: [0, 0, 0, 0, 0, 0, 1, 1], hypergradientPerDomain: 1)
         func mean(_ x: [Double]) -> Double { x.reduce(0, +) / Double(x.count) }
         let all = try Autograd.noGrad { try lower.losses(Array(0..<8)).perSample.doubles() }
         var estimates: [Double] = []
@@ -90,15 +99,7 @@ final class V1TrainingTests: XCTestCase {
     /// Over four batches every record of a stratum is drawn equally often.
     func testLabelStratifiedHypergradientBatchesEstimateTheWholeLossWithoutBias() throws {
         let labels = [0, 0, 0, 0, 1, 1, 0, 1]
-        let rows = labels.enumerated().map { i, y in #"{"input": "Question: what is \#(i) + 1?", "add": "Step 1: it is \#(i + 1).", "dataset": "\#(i < 6 ? "big" : "small")", "accuracy": \#(y)}"# }
-        let file = dir.appendingPathComponent("strata.json")
-        try "[\(rows.joined(separator: ","))]".write(to: file, atomically: true, encoding: .utf8)
-        let records = try RecordReader.read(file, V1TrainRecord.init)
-        let loaded = try ModelLoader.load(dir.appendingPathComponent("backbone"))
-        Runtime.manualSeed(1)
-        let prm = try ScalarHeadPRM(backbone: loaded.model, input: .logits, initialization: .reference)
-        let lower = V1TrainingProblem(prm: prm, records: records, encoder: PromptEncoder(tokenizer: loaded.tokenizer, template: try XCTUnwrap(loaded.chatTemplate)),
-                                      batchSize: 2, seed: 1, hypergradientPerDomain: 2, stratifyByLabel: true)
+        let lower = try eightRecordProblem(labels: labels, hypergradientPerDomain: 2, stratifyByLabel: true)
         func mean(_ x: [Double]) -> Double { x.reduce(0, +) / Double(x.count) }
         let all = try Autograd.noGrad { try lower.losses(Array(0..<8)).perSample.doubles() }
         var estimates: [Double] = []
